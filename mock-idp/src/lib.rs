@@ -1,0 +1,56 @@
+//! An offline Logto and Postmark for tests: a mock Logto (OIDC provider, sign-in experience
+//! with email verification codes, Logto's Postmark connector) and a fake Postmark API that keeps
+//! every message it is sent.
+//!
+//! What exists today is the fake Postmark; the mock Logto builds on it.
+//!
+//! # The fake Postmark
+//!
+//! [`FakePostmark`] answers Postmark's Email API exactly (paths, key order, status codes,
+//! ErrorCodes), renders Postmark templates, and keeps every message. Tests read the mail through
+//! [`Inbox`] and never sleep: [`Inbox::wait_for`] resolves as soon as the message is there.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use mock_idp::FakePostmark;
+//!
+//! // Arrange: a fake Postmark on a free port, with Logto's default templates.
+//! let postmark = FakePostmark::start().await?;
+//! let inbox = postmark.inbox();
+//!
+//! // Act: your code sends through Postmark's API, pointed at `postmark.base_url()`.
+//! reqwest::Client::new()
+//!     .post(format!("{}/email/withTemplate", postmark.base_url()))
+//!     .header("X-Postmark-Server-Token", postmark.server_token())
+//!     .json(&serde_json::json!({
+//!         "From": "noreply@example.com",
+//!         "To": "alice@example.com",
+//!         "TemplateAlias": "logto-sign-in",
+//!         "TemplateModel": {"code": "123456"},
+//!     }))
+//!     .send()
+//!     .await?
+//!     .error_for_status()?;
+//!
+//! // Assert: the mail is there, rendered, with its code.
+//! let mail = inbox.wait_for("alice@example.com").await?;
+//! assert_eq!(mail.code(), Some("123456"));
+//! assert!(mail.html_body().unwrap_or_default().contains("123456"));
+//! # Ok(()) }
+//! ```
+//!
+//! # Determinism
+//!
+//! Time comes from one [`Clock`] (system time or a fixed instant, plus an offset that
+//! [`Clock::advance`] moves) and randomness from one [`SeededRng`]: the same seed, clock and
+//! requests give the same bytes (`MessageID`s, `SubmittedAt`s).
+
+mod clock;
+mod fixtures;
+pub mod postmark;
+mod rng;
+mod server;
+
+pub use clock::Clock;
+pub use postmark::{Email, FakePostmark, FakePostmarkBuilder, Inbox, WaitError, WaitFor};
+pub use rng::{DEFAULT_SEED, SeededRng};

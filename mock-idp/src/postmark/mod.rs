@@ -1,0 +1,404 @@
+//! The fake Postmark: Postmark's Email API on a local port, keeping every message.
+//!
+//! It answers like `api.postmarkapp.com` (same paths, bodies, key order, status codes and
+//! ErrorCodes; see [`send`](self::send) for the checks and their order), so Logto's Postmark
+//! connector, the official clients and your own code work against it unmodified. Every accepted
+//! message is kept with what was sent and what was rendered, readable through [`Inbox`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use mock_idp::FakePostmark;
+//!
+//! let postmark = FakePostmark::start().await?;          // port 0, own thread
+//! let response = reqwest::Client::new()
+//!     .post(format!("{}/email/withTemplate", postmark.base_url()))
+//!     .header("X-Postmark-Server-Token", postmark.server_token())
+//!     .json(&serde_json::json!({
+//!         "From": "noreply@example.com", "To": "alice@example.com",
+//!         "TemplateAlias": "logto-sign-in", "TemplateModel": {"code": "123456"},
+//!     }))
+//!     .send()
+//!     .await?;
+//! assert_eq!(response.status(), 200);
+//! let mail = postmark.inbox().wait_for("alice@example.com").await?;
+//! assert_eq!(mail.code(), Some("123456"));
+//! assert_eq!(mail.subject(), Some("123456 is your sign-in code"));
+//! # Ok(()) }
+//! ```
+
+mod address;
+mod error;
+mod inbox;
+mod message;
+pub mod mustachio;
+mod send;
+mod store;
+mod templates;
+mod wire;
+
+use std::collections::HashSet;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+
+pub use address::Mailbox;
+pub use error::{ApiError, codes};
+pub use inbox::{DEFAULT_WAIT_TIMEOUT, Email, Inbox, WaitEnd, WaitError, WaitFor};
+pub use message::Attachment;
+pub use send::TEST_TOKEN;
+pub use templates::{Rendered, TemplateSource, TemplateType};
+
+use crate::clock::Clock;
+use crate::fixtures;
+use crate::rng::{DEFAULT_SEED, SeededRng};
+use crate::server::{ServerHandle, Shutdown};
+use mustachio::Limits;
+use store::Store;
+use templates::Templates;
+
+/// Default port of the standalone fake (`mock-idp postmark`).
+pub const DEFAULT_PORT: u16 = 3002;
+
+/// What handlers share: the server's configuration, its templates, the messages, time and
+/// randomness.
+#[derive(Clone)]
+pub(crate) struct PostmarkState {
+    server: Arc<Server>,
+    templates: Arc<RwLock<Templates>>,
+    store: Arc<Store>,
+    clock: Clock,
+    rng: SeededRng,
+    #[allow(dead_code)] // ends long-polls and live streams (the read side)
+    shutdown: Shutdown,
+}
+
+/// One Postmark server: its tokens, streams, sender signatures and suppressions.
+#[derive(Debug)]
+pub(crate) struct Server {
+    name: String,
+    tokens: Vec<String>,
+    streams: Vec<Stream>,
+    /// Lower-cased addresses, or `@domain` for a whole domain.
+    sender_signatures: Vec<String>,
+    /// Lower-cased inactive addresses.
+    suppressed: HashSet<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Stream {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "MessageStreamType")]
+    kind: StreamKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+enum StreamKind {
+    Transactional,
+    Broadcasts,
+    Inbound,
+}
+
+/// `fixtures/postmark/server.json`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServerFixture {
+    name: String,
+    api_tokens: Vec<String>,
+    message_streams: Vec<Stream>,
+}
+
+fn fixture_server() -> io::Result<ServerFixture> {
+    serde_json::from_str(fixtures::POSTMARK_SERVER)
+        .map_err(|e| io::Error::other(format!("fixtures/postmark/server.json: {e}")))
+}
+
+fn fixture_templates() -> io::Result<Vec<TemplateSource>> {
+    fixtures::POSTMARK_TEMPLATES
+        .iter()
+        .map(|(file, json)| {
+            serde_json::from_str(json)
+                .map_err(|e| io::Error::other(format!("fixtures/postmark/templates/{file}: {e}")))
+        })
+        .collect()
+}
+
+/// The default server token (from `fixtures/postmark/server.json`): what Logto's connector
+/// in the mock uses, and what `FakePostmark::start()` accepts.
+pub fn default_server_token() -> String {
+    fixture_server()
+        .ok()
+        .and_then(|server| server.api_tokens.into_iter().next())
+        .unwrap_or_default()
+}
+
+/// A running fake Postmark. Dropping it stops the server, ends pending waits and frees the port.
+pub struct FakePostmark {
+    state: PostmarkState,
+    inbox: Inbox,
+    base_url: String,
+    // Declared last: dropped after `Drop::drop` closed the store.
+    handle: ServerHandle,
+}
+
+impl FakePostmark {
+    /// Starts a fake with the fixture server and templates on `127.0.0.1`, port 0.
+    pub async fn start() -> io::Result<Self> {
+        Self::builder().start().await
+    }
+
+    /// A builder to choose the port, tokens, seed, clock, senders, suppressions and templates.
+    pub fn builder() -> FakePostmarkBuilder {
+        FakePostmarkBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.handle.addr()
+    }
+
+    /// The first server token this fake accepts.
+    pub fn server_token(&self) -> &str {
+        self.state
+            .server
+            .tokens
+            .first()
+            .map_or("", String::as_str)
+    }
+
+    /// Every server token this fake accepts.
+    pub fn server_tokens(&self) -> &[String] {
+        &self.state.server.tokens
+    }
+
+    /// The server's name (as Postmark's Servers API would show it).
+    pub fn server_name(&self) -> &str {
+        &self.state.server.name
+    }
+
+    /// The captured mail. Every call returns a handle to the same inbox.
+    pub fn inbox(&self) -> Inbox {
+        self.inbox.clone()
+    }
+
+    /// The clock behind `SubmittedAt` (shared with whoever passed it in).
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// The seed of the generator behind `MessageID`s: print it to replay a run.
+    pub fn seed(&self) -> u64 {
+        self.state.rng.seed()
+    }
+}
+
+impl Drop for FakePostmark {
+    fn drop(&mut self) {
+        // Wake every waiter before the server thread is joined (when `handle` drops).
+        self.state.store.close();
+    }
+}
+
+impl std::fmt::Debug for FakePostmark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakePostmark")
+            .field("base_url", &self.base_url)
+            .field("server", &self.state.server.name)
+            .field("seed", &self.state.rng.seed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`FakePostmark`]; finish with [`start`](Self::start).
+#[must_use = "a builder does nothing until .start().await"]
+#[derive(Debug)]
+pub struct FakePostmarkBuilder {
+    addr: SocketAddr,
+    tokens: Vec<String>,
+    seed: u64,
+    clock: Option<Clock>,
+    sender_signatures: Vec<String>,
+    suppressed: Vec<String>,
+    templates: Vec<TemplateSource>,
+    limits: Limits,
+}
+
+impl Default for FakePostmarkBuilder {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            tokens: Vec::new(),
+            seed: DEFAULT_SEED,
+            clock: None,
+            sender_signatures: Vec::new(),
+            suppressed: Vec::new(),
+            templates: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl FakePostmarkBuilder {
+    /// Address to bind (default `127.0.0.1:0`).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Port to bind on the current address (0 picks a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.addr.set_port(port);
+        self
+    }
+
+    /// Accepts this server token. The first call replaces the fixture's token; later calls add.
+    pub fn server_token(mut self, token: impl Into<String>) -> Self {
+        self.tokens.push(token.into());
+        self
+    }
+
+    /// Seeds the generator behind `MessageID`s (default [`DEFAULT_SEED`]).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Uses this clock for `SubmittedAt` (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Requires `From` to be a sender signature: an address (`noreply@example.com`) or a whole
+    /// domain (`@example.com`). With none configured (the default) any `From` is accepted.
+    pub fn sender_signature(mut self, address_or_domain: impl Into<String>) -> Self {
+        self.sender_signatures.push(address_or_domain.into());
+        self
+    }
+
+    /// Marks `address` inactive: sends to it fail with ErrorCode 406.
+    pub fn suppress(mut self, address: impl Into<String>) -> Self {
+        self.suppressed.push(address.into());
+        self
+    }
+
+    /// Adds a template next to the fixture ones.
+    pub fn template(mut self, template: TemplateSource) -> Self {
+        self.templates.push(template);
+        self
+    }
+
+    /// Binds, then serves on a thread of its own. Ready when this returns.
+    pub async fn start(self) -> io::Result<FakePostmark> {
+        let fixture = fixture_server()?;
+        let tokens = if self.tokens.is_empty() {
+            fixture.api_tokens
+        } else {
+            self.tokens
+        };
+        let server = Arc::new(Server {
+            name: fixture.name,
+            tokens,
+            streams: fixture.message_streams,
+            sender_signatures: self
+                .sender_signatures
+                .iter()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .map(|s| if s.contains('@') { s } else { format!("@{s}") })
+                .collect(),
+            suppressed: self
+                .suppressed
+                .iter()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect(),
+        });
+        let mut templates = Templates::new(self.limits);
+        for source in fixture_templates()?.into_iter().chain(self.templates) {
+            let name = source.name.clone();
+            templates
+                .insert(source)
+                .map_err(|e| io::Error::other(format!("template {name:?}: {e}")))?;
+        }
+        let store = Arc::new(Store::new());
+        let clock = self.clock.unwrap_or_default();
+        let rng = SeededRng::new(self.seed);
+        let templates = Arc::new(RwLock::new(templates));
+
+        let shared = (server, templates, store.clone(), clock, rng);
+        let mut state_out = None;
+        let handle = ServerHandle::start("postmark", self.addr, |shutdown| {
+            let (server, templates, store, clock, rng) = shared;
+            let state = PostmarkState {
+                server,
+                templates,
+                store,
+                clock,
+                rng,
+                shutdown,
+            };
+            state_out = Some(state.clone());
+            router(state)
+        })?;
+        let state = state_out.ok_or_else(|| io::Error::other("the router was never built"))?;
+        let base_url = format!("http://{}", handle.addr());
+        tracing::info!(%base_url, "fake Postmark listening");
+        Ok(FakePostmark {
+            inbox: Inbox::new(store),
+            state,
+            base_url,
+            handle,
+        })
+    }
+}
+
+/// Postmark's routes. Paths match without trailing slashes (postmarker and postmark.js add them).
+fn router(state: PostmarkState) -> Router {
+    Router::new()
+        .route("/email", post(send::email))
+        .route("/email/batch", post(send::batch))
+        .route("/email/withTemplate", post(send::with_template))
+        .route("/email/batchWithTemplates", post(send::batch_with_templates))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    ApiError::not_found(method.as_str(), uri.path()).into_response()
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    ApiError::method_not_allowed(method.as_str(), uri.path()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixtures_load_and_parse() {
+        let server = fixture_server().unwrap();
+        assert!(!server.api_tokens.is_empty());
+        assert!(server.message_streams.iter().any(|s| s.id == "outbound"));
+        let sources = fixture_templates().unwrap();
+        let mut templates = Templates::new(Limits::default());
+        for source in sources {
+            templates.insert(source).unwrap();
+        }
+        for alias in ["logto-sign-in", "logto-register", "logto-forgot-password", "logto-generic"] {
+            assert!(templates.by_alias(alias).is_some(), "{alias} is a fixture");
+        }
+    }
+}

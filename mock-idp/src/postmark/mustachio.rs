@@ -1,0 +1,783 @@
+//! Postmark's template language, Mustachio, as its reference implementation
+//! (ActiveCampaign/mustachio) parses and renders it.
+//!
+//! No Rust crate speaks this dialect, so it is ours. What it does, following Mustachio:
+//!
+//! - `{{ path }}` prints a value, HTML-escaped when rendering an HtmlBody (and only then);
+//!   `{{{ path }}}` and `{{& path }}` print it raw. Strings and numbers print as they are,
+//!   booleans as `True` / `False` (Mustachio is C#); objects, arrays and missing values print
+//!   nothing.
+//! - `{{#path}}…{{/path}}` renders its body once, scoped to the value, when the value is truthy
+//!   (not missing, null, false, 0, "", [] or {}); `{{^path}}…{{/path}}` when it is not. A section
+//!   over an array does not iterate: that is `{{#each path}}…{{/each}}`, which renders its body
+//!   once per item (and fails on a truthy non-array, as Mustachio does).
+//! - Paths are dotted (`user.name`), `.` or an empty tag is the current scope, and `../` climbs
+//!   one scope (inside `each`, the first `../` reaches the array's scope, as in Mustachio).
+//!   Climbing above the root stays at the root.
+//! - `{{! comment }}` prints nothing; `{{{@content}}}` marks where a layout puts its template.
+//! - A tag is `{{` + at least one character that is not a brace + `}}` (or the triple form);
+//!   anything else is text.
+//!
+//! Against hostile templates and models, parsing limits nesting depth and rendering limits
+//! output size and total work ([`Limits`]), so nothing can crash or bloat the server.
+
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+use serde_json::Value;
+
+/// Bounds that keep a hostile template or model from exhausting the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Deepest nesting of sections and `each` blocks accepted by [`parse`].
+    pub max_depth: usize,
+    /// Largest rendered output, in bytes (Postmark caps each body at 5 MB).
+    pub max_output: usize,
+    /// Most template nodes visited in one render (bounds `each` over `each` over big arrays).
+    pub max_steps: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 64,
+            max_output: 5 * 1024 * 1024,
+            max_steps: 1_000_000,
+        }
+    }
+}
+
+/// Whether `{{x}}` escapes HTML: only when rendering an HtmlBody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escape {
+    /// HtmlBody: `{{x}}` is HTML-escaped.
+    Html,
+    /// Subject and TextBody: everything prints as is.
+    None,
+}
+
+/// A parsed template, ready to render any number of times.
+#[derive(Clone, Debug)]
+pub struct Template {
+    nodes: Vec<Node>,
+}
+
+#[derive(Clone, Debug)]
+enum Node {
+    Text(String),
+    Value { path: Path, raw: bool },
+    Section { path: Path, inverted: bool, body: Vec<Node> },
+    Each { path: Path, body: Vec<Node> },
+    /// `{{{@content}}}`: where a layout inserts the rendered template.
+    Content,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Path(Vec<Step>);
+
+#[derive(Clone, Debug)]
+enum Step {
+    Up,
+    Key(String),
+}
+
+/// A problem found while parsing, with its 1-based position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line of the offending tag.
+    pub line: usize,
+    /// 1-based character on that line.
+    pub column: usize,
+    /// What is wrong, in Mustachio's words where it has them.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}, character {}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Why a render stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RenderError {
+    /// The output grew past [`Limits::max_output`].
+    OutputTooLarge {
+        /// The limit that was hit, in bytes.
+        limit: usize,
+    },
+    /// The render visited more than [`Limits::max_steps`] nodes.
+    TooMuchWork {
+        /// The limit that was hit.
+        limit: u64,
+    },
+    /// `{{#each path}}` met a truthy value that is not an array.
+    NotAnArray {
+        /// The path as written in the template.
+        path: String,
+    },
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::OutputTooLarge { limit } => {
+                write!(f, "the rendered content is larger than {limit} bytes")
+            }
+            Self::TooMuchWork { limit } => {
+                write!(f, "rendering took more than {limit} steps")
+            }
+            Self::NotAnArray { path } => write!(
+                f,
+                "'{path}' is used like an array by the template, but is a scalar value or object in your model."
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+/// Parses `source`; every problem is reported, not just the first (as Mustachio does).
+pub fn parse(source: &str, limits: &Limits) -> Result<Template, Vec<ParseError>> {
+    Parser::new(source, limits).run()
+}
+
+/// An open block while parsing: what closes it and where its children go.
+struct Open {
+    kind: OpenKind,
+    name: String,
+    path: Path,
+    at: usize,
+    body: Vec<Node>,
+}
+
+#[derive(PartialEq, Eq)]
+enum OpenKind {
+    Section,
+    Inverted,
+    Each,
+}
+
+struct Parser<'a> {
+    source: &'a str,
+    limits: &'a Limits,
+    errors: Vec<ParseError>,
+    stack: Vec<Open>,
+    root: Vec<Node>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(source: &'a str, limits: &'a Limits) -> Self {
+        Self {
+            source,
+            limits,
+            errors: Vec::new(),
+            stack: Vec::new(),
+            root: Vec::new(),
+        }
+    }
+
+    fn run(mut self) -> Result<Template, Vec<ParseError>> {
+        let mut text_start = 0;
+        let mut at = 0;
+        while let Some(found) = self.source[at..].find("{{") {
+            let start = at + found;
+            let Some((end, tag)) = tag_at(self.source, start) else {
+                at = start + 1;
+                continue;
+            };
+            if start > text_start {
+                let text = self.source[text_start..start].to_owned();
+                self.push(Node::Text(text));
+            }
+            self.tag(start, tag);
+            text_start = end;
+            at = end;
+        }
+        if text_start < self.source.len() {
+            let text = self.source[text_start..].to_owned();
+            self.push(Node::Text(text));
+        }
+        while let Some(open) = self.stack.pop() {
+            self.error(
+                open.at,
+                format!(
+                    "A scope block to the following path was opened but not closed: '{}', \
+                     please close it using the appropriate syntax.",
+                    open.name
+                ),
+            );
+        }
+        if self.errors.is_empty() {
+            Ok(Template { nodes: self.root })
+        } else {
+            self.errors.sort_by_key(|e| (e.line, e.column));
+            Err(self.errors)
+        }
+    }
+
+    fn push(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            Some(open) => open.body.push(node),
+            None => self.root.push(node),
+        }
+    }
+
+    fn error(&mut self, at: usize, message: String) {
+        let (line, column) = position(self.source, at);
+        self.errors.push(ParseError {
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn path(&mut self, at: usize, token: &str) -> Path {
+        match parse_path(token) {
+            Some(path) => path,
+            None => {
+                self.error(
+                    at,
+                    format!(
+                        "The path '{token}' is not valid. Please see documentation for examples of valid paths."
+                    ),
+                );
+                Path::default()
+            }
+        }
+    }
+
+    fn open(&mut self, at: usize, kind: OpenKind, name: &str) {
+        if self.stack.len() >= self.limits.max_depth {
+            self.error(
+                at,
+                format!("Blocks are nested more than {} deep.", self.limits.max_depth),
+            );
+            return;
+        }
+        let path = self.path(at, name);
+        self.stack.push(Open {
+            kind,
+            name: name.to_owned(),
+            path,
+            at,
+            body: Vec::new(),
+        });
+    }
+
+    fn close(&mut self, at: usize, each: bool, name: &str) {
+        let matches = self.stack.last().is_some_and(|open| {
+            if each {
+                open.kind == OpenKind::Each
+            } else {
+                open.kind != OpenKind::Each && open.name == name
+            }
+        });
+        if !matches {
+            let message = if each {
+                "An 'each' block is being closed, but no corresponding opening element \
+                 ('{{#each <name>}}') was detected."
+            } else {
+                "It appears that open and closing elements are mismatched."
+            };
+            self.error(at, message.to_owned());
+            return;
+        }
+        if let Some(open) = self.stack.pop() {
+            let node = match open.kind {
+                OpenKind::Each => Node::Each {
+                    path: open.path,
+                    body: open.body,
+                },
+                OpenKind::Section | OpenKind::Inverted => Node::Section {
+                    path: open.path,
+                    inverted: open.kind == OpenKind::Inverted,
+                    body: open.body,
+                },
+            };
+            self.push(node);
+        }
+    }
+
+    /// Handles one tag; `tag` is everything between the outer braces.
+    fn tag(&mut self, at: usize, tag: Tag<'_>) {
+        let Tag { inner, triple } = tag;
+        if triple {
+            let token = inner.trim_start_matches('&').trim();
+            self.value(at, token, true);
+        } else if let Some(rest) = inner.strip_prefix("#each") {
+            if rest.starts_with(char::is_whitespace) && !rest.trim().is_empty() {
+                self.open(at, OpenKind::Each, rest.trim());
+            } else {
+                self.error(
+                    at,
+                    "The 'each' block being opened requires a model path to be specified in \
+                     the form '{{#each <name>}}'."
+                        .to_owned(),
+                );
+            }
+        } else if let Some(rest) = inner.strip_prefix("/each") {
+            if rest.is_empty() {
+                self.close(at, true, "");
+            } else {
+                self.error(
+                    at,
+                    "The syntax to close the 'each' block should be: '{{/each}}'.".to_owned(),
+                );
+            }
+        } else if let Some(name) = inner.strip_prefix('#') {
+            self.open(at, OpenKind::Section, name.trim());
+        } else if let Some(name) = inner.strip_prefix('^') {
+            self.open(at, OpenKind::Inverted, name.trim());
+        } else if let Some(name) = inner.strip_prefix('/') {
+            self.close(at, false, name.trim());
+        } else if let Some(token) = inner.strip_prefix('&') {
+            self.value(at, token.trim(), true);
+        } else if inner.starts_with('!') {
+            // A comment: nothing to render.
+        } else {
+            self.value(at, inner.trim(), false);
+        }
+    }
+
+    fn value(&mut self, at: usize, token: &str, raw: bool) {
+        if token == "@content" {
+            self.push(Node::Content);
+            return;
+        }
+        let path = self.path(at, token);
+        self.push(Node::Value { path, raw });
+    }
+}
+
+/// A tag found in the source: its inside and whether it used triple braces.
+struct Tag<'a> {
+    inner: &'a str,
+    triple: bool,
+}
+
+/// Matches a tag at `start` (which holds `{{`) the way Mustachio's tokenizer regex does:
+/// `{{[^{}]+?}}` first, then `{{{[^{}]+?}}}`. Returns the end offset and the tag.
+fn tag_at(source: &str, start: usize) -> Option<(usize, Tag<'_>)> {
+    let bytes = source.as_bytes();
+    let scan = |from: usize| {
+        let mut end = from;
+        while end < bytes.len() && bytes[end] != b'{' && bytes[end] != b'}' {
+            end += 1;
+        }
+        end
+    };
+    let body_end = scan(start + 2);
+    if body_end > start + 2 && source[body_end..].starts_with("}}") {
+        let inner = &source[start + 2..body_end];
+        return Some((body_end + 2, Tag { inner, triple: false }));
+    }
+    if source[start..].starts_with("{{{") {
+        let body_end = scan(start + 3);
+        if body_end > start + 3 && source[body_end..].starts_with("}}}") {
+            let inner = &source[start + 3..body_end];
+            return Some((body_end + 3, Tag { inner, triple: true }));
+        }
+    }
+    None
+}
+
+/// Validates and splits a path as Mustachio does. Invalid: `...`, any character other than
+/// letters, digits, `_`, `.` and `/`, a `/` not preceded by `..`, or `..` not followed by `/`.
+fn parse_path(token: &str) -> Option<Path> {
+    let chars: Vec<char> = token.chars().collect();
+    if token.contains("...") {
+        return None;
+    }
+    for (i, &c) in chars.iter().enumerate() {
+        let ok = c.is_alphanumeric() || c == '_' || c == '.' || c == '/';
+        if !ok {
+            return None;
+        }
+        if c == '/' && !(i >= 2 && chars[i - 1] == '.' && chars[i - 2] == '.') {
+            return None;
+        }
+        let starts_dotdot = c == '.' && chars.get(i + 1) == Some(&'.');
+        if starts_dotdot && chars.get(i + 2) != Some(&'/') {
+            return None;
+        }
+    }
+    let mut steps = Vec::new();
+    let mut rest = token;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("../") {
+            steps.push(Step::Up);
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix('.') {
+            rest = after;
+        } else {
+            let end = rest.find('.').unwrap_or(rest.len());
+            steps.push(Step::Key(rest[..end].to_owned()));
+            rest = &rest[end..];
+        }
+    }
+    Some(Path(steps))
+}
+
+/// 1-based line and character of byte offset `at`.
+fn position(source: &str, at: usize) -> (usize, usize) {
+    let before = &source[..at.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// One scope while rendering: a value (maybe missing) and the scope it was reached from.
+struct Scope<'v> {
+    value: Option<&'v Value>,
+    parent: Option<Rc<Scope<'v>>>,
+}
+
+struct Renderer<'t> {
+    out: String,
+    steps: u64,
+    escape: Escape,
+    limits: Limits,
+    content: Option<&'t str>,
+}
+
+impl Template {
+    /// Renders with `model` as the root scope.
+    pub fn render(
+        &self,
+        model: &Value,
+        escape: Escape,
+        limits: &Limits,
+    ) -> Result<String, RenderError> {
+        self.render_with_content(model, escape, limits, None)
+    }
+
+    /// Renders a layout: `{{{@content}}}` prints `content` (the already rendered template).
+    pub fn render_with_content(
+        &self,
+        model: &Value,
+        escape: Escape,
+        limits: &Limits,
+        content: Option<&str>,
+    ) -> Result<String, RenderError> {
+        let mut renderer = Renderer {
+            out: String::new(),
+            steps: 0,
+            escape,
+            limits: *limits,
+            content,
+        };
+        let root = Rc::new(Scope {
+            value: Some(model),
+            parent: None,
+        });
+        renderer.nodes(&self.nodes, &root)?;
+        Ok(renderer.out)
+    }
+
+    /// Whether the template contains `{{{@content}}}` (what makes a layout a layout).
+    pub fn has_content_placeholder(&self) -> bool {
+        fn any(nodes: &[Node]) -> bool {
+            nodes.iter().any(|node| match node {
+                Node::Content => true,
+                Node::Section { body, .. } | Node::Each { body, .. } => any(body),
+                Node::Text(_) | Node::Value { .. } => false,
+            })
+        }
+        any(&self.nodes)
+    }
+}
+
+impl Renderer<'_> {
+    fn nodes<'v>(&mut self, nodes: &[Node], scope: &Rc<Scope<'v>>) -> Result<(), RenderError> {
+        for node in nodes {
+            self.steps += 1;
+            if self.steps > self.limits.max_steps {
+                return Err(RenderError::TooMuchWork {
+                    limit: self.limits.max_steps,
+                });
+            }
+            match node {
+                Node::Text(text) => self.write(text, false)?,
+                Node::Content => {
+                    if let Some(content) = self.content {
+                        self.write(content, false)?;
+                    }
+                }
+                Node::Value { path, raw } => {
+                    let found = resolve(scope, path);
+                    if let Some(text) = found.value.and_then(printable) {
+                        let escape = !raw && self.escape == Escape::Html;
+                        self.write(&text, escape)?;
+                    }
+                }
+                Node::Section {
+                    path,
+                    inverted,
+                    body,
+                } => {
+                    let found = resolve(scope, path);
+                    if truthy(found.value) != *inverted {
+                        self.nodes(body, &found)?;
+                    }
+                }
+                Node::Each { path, body } => {
+                    let found = resolve(scope, path);
+                    if !truthy(found.value) {
+                        continue;
+                    }
+                    let Some(items) = found.value.and_then(Value::as_array) else {
+                        return Err(RenderError::NotAnArray {
+                            path: path.to_string(),
+                        });
+                    };
+                    for item in items {
+                        let item = Rc::new(Scope {
+                            value: Some(item),
+                            parent: Some(found.clone()),
+                        });
+                        self.nodes(body, &item)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, text: &str, escape: bool) -> Result<(), RenderError> {
+        if escape {
+            html_escape::encode_quoted_attribute_to_string(text, &mut self.out);
+        } else {
+            self.out.push_str(text);
+        }
+        if self.out.len() > self.limits.max_output {
+            return Err(RenderError::OutputTooLarge {
+                limit: self.limits.max_output,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Walks `path` from `scope`. Every step makes a scope, even for a missing value, so `../`
+/// climbs back the way the path came (Mustachio's ContextObject does the same).
+fn resolve<'v>(scope: &Rc<Scope<'v>>, path: &Path) -> Rc<Scope<'v>> {
+    let mut current = scope.clone();
+    for step in &path.0 {
+        current = match step {
+            Step::Up => current.parent.clone().unwrap_or(current),
+            Step::Key(key) => {
+                let value = current
+                    .value
+                    .and_then(Value::as_object)
+                    .and_then(|object| object.get(key));
+                Rc::new(Scope {
+                    value,
+                    parent: Some(current),
+                })
+            }
+        };
+    }
+    current
+}
+
+/// Mustachio's "exists": JavaScript-like falsiness, plus empty objects and arrays.
+fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
+/// What `{{x}}` prints: scalars only, as C# would print them.
+fn printable(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(true) => Some("True".to_owned()),
+        Value::Bool(false) => Some("False".to_owned()),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for step in &self.0 {
+            match step {
+                Step::Up => f.write_str("../")?,
+                Step::Key(key) => {
+                    if !first {
+                        f.write_char('.')?;
+                    }
+                    f.write_str(key)?;
+                    first = false;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(template: &str, model: Value, escape: Escape) -> Result<String, String> {
+        let limits = Limits::default();
+        let parsed = parse(template, &limits).map_err(|errors| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        parsed
+            .render(&model, escape, &limits)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn renders_the_table() {
+        let model = json!({
+            "code": "123456",
+            "name": "Zoë & <Co>",
+            "quote": "\"it's\"",
+            "n": 42, "f": 1.5, "zero": 0, "yes": true, "no": false, "empty": "", "nothing": null,
+            "user": {"name": "Alice", "address": {"city": "Paris"}},
+            "items": [{"title": "a"}, {"title": "b"}],
+            "words": ["x", "y", "z"],
+            "none": [], "blank": {},
+            "title": "Root",
+        });
+        let html = Escape::Html;
+        let text = Escape::None;
+        let cases: &[(&str, Escape, &str)] = &[
+            ("Your code is {{code}}.", text, "Your code is 123456."),
+            ("{{ code }}", text, "123456"),
+            ("{{name}}", html, "Zoë &amp; &lt;Co&gt;"),
+            ("{{name}}", text, "Zoë & <Co>"),
+            ("{{{name}}}", html, "Zoë & <Co>"),
+            ("{{& name}}", html, "Zoë & <Co>"),
+            ("{{quote}}", html, "&quot;it&#x27;s&quot;"),
+            ("{{n}} {{f}} {{zero}}", text, "42 1.5 0"),
+            ("{{yes}} {{no}}", text, "True False"),
+            ("[{{missing}}][{{nothing}}][{{user}}][{{items}}]", text, "[][][][]"),
+            ("{{user.name}} in {{user.address.city}}", text, "Alice in Paris"),
+            ("{{#user}}{{name}}{{/user}}", text, "Alice"),
+            ("{{#user}}{{#address}}{{city}}/{{../name}}{{/address}}{{/user}}", text, "Paris/Alice"),
+            ("{{#user.address}}{{../name}}{{/user.address}}", text, "Alice"),
+            ("{{#user}}{{../../../title}}{{/user}}", text, "Root"),
+            ("{{#missing}}no{{/missing}}{{^missing}}yes{{/missing}}", text, "yes"),
+            ("{{#zero}}no{{/zero}}{{#empty}}no{{/empty}}{{#no}}no{{/no}}", text, ""),
+            ("{{#none}}no{{/none}}{{#blank}}no{{/blank}}{{^none}}empty{{/none}}", text, "empty"),
+            ("{{#each items}}<{{title}}>{{/each}}", text, "<a><b>"),
+            ("{{#each words}}{{.}},{{/each}}", text, "x,y,z,"),
+            ("{{#each items}}{{../../title}}{{/each}}", text, "RootRoot"),
+            ("{{#each none}}x{{/each}}{{#each missing}}x{{/each}}", text, ""),
+            ("{{#items}}[{{title}}]{{/items}}", text, "[]"),
+            ("a{{! a comment }}b", text, "ab"),
+            ("{not a tag} {{}} {{{ }} }", text, "{not a tag} {{}} { }"),
+            ("{{{code}}", text, "{123456"),
+            ("{{{@content}}}", text, ""),
+        ];
+        for (template, escape, expected) in cases {
+            let got = render(template, model.clone(), *escape);
+            assert_eq!(got.as_deref(), Ok(*expected), "template {template:?}");
+        }
+    }
+
+    #[test]
+    fn html_escaping_applies_only_to_double_braces_in_html() {
+        let model = json!({"x": "<b>"});
+        assert_eq!(render("{{x}}", model.clone(), Escape::Html).unwrap(), "&lt;b&gt;");
+        assert_eq!(render("{{x}}", model.clone(), Escape::None).unwrap(), "<b>");
+        assert_eq!(render("{{{x}}}", model, Escape::Html).unwrap(), "<b>");
+    }
+
+    #[test]
+    fn layouts_insert_content() {
+        let limits = Limits::default();
+        let layout = parse("<main>{{{ @content }}}</main> {{title}}", &limits).unwrap();
+        assert!(layout.has_content_placeholder());
+        let out = layout
+            .render_with_content(&json!({"title": "T"}), Escape::Html, &limits, Some("<p>hi</p>"))
+            .unwrap();
+        assert_eq!(out, "<main><p>hi</p></main> T");
+        assert!(!parse("{{x}}", &limits).unwrap().has_content_placeholder());
+    }
+
+    #[test]
+    fn reports_every_parse_error_with_positions() {
+        let limits = Limits::default();
+        let errors = parse("{{#a}}\n{{/b}} {{#each}} {{bad path}} {{/each}}", &limits).unwrap_err();
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 5, "{messages:#?}");
+        assert!(messages[0].starts_with("line 1, character 1: A scope block"), "{messages:#?}");
+        assert!(messages[1].starts_with("line 2, character 1: It appears that open and closing"));
+        assert!(messages[2].contains("requires a model path"));
+        assert!(messages[3].contains("The path 'bad path' is not valid"));
+        assert!(messages[4].contains("An 'each' block is being closed"));
+    }
+
+    #[test]
+    fn rejects_invalid_paths() {
+        let limits = Limits::default();
+        for bad in ["{{a...b}}", "{{a/b}}", "{{a..}}", "{{..}}", "{{a-b}}", "{{#x y}}{{/x y}}"] {
+            assert!(parse(bad, &limits).is_err(), "{bad} should not parse");
+        }
+        for good in ["{{a.b}}", "{{../a}}", "{{../../a.b_c}}", "{{.}}", "{{ }}", "{{Ünïcode}}"] {
+            assert!(parse(good, &limits).is_ok(), "{good} should parse");
+        }
+    }
+
+    #[test]
+    fn each_over_a_scalar_is_an_error() {
+        let err = render("{{#each code}}x{{/each}}", json!({"code": "1"}), Escape::None);
+        assert_eq!(
+            err.unwrap_err(),
+            "'code' is used like an array by the template, but is a scalar value or object in your model."
+        );
+    }
+
+    #[test]
+    fn nesting_depth_is_limited() {
+        let limits = Limits::default();
+        let deep = "{{#a}}".repeat(10_000) + &"{{/a}}".repeat(10_000);
+        let errors = parse(&deep, &limits).unwrap_err();
+        assert!(errors.iter().any(|e| e.message.contains("nested more than 64 deep")));
+        let ok = "{{#a}}".repeat(64) + "x" + &"{{/a}}".repeat(64);
+        assert!(parse(&ok, &limits).is_ok());
+    }
+
+    #[test]
+    fn output_size_is_limited() {
+        let limits = Limits {
+            max_output: 1000,
+            ..Limits::default()
+        };
+        let words: Vec<String> = (0..300).map(|i| format!("word{i}")).collect();
+        let template = parse("{{#each w}}{{.}}{{/each}}", &limits).unwrap();
+        let err = template
+            .render(&json!({ "w": words }), Escape::None, &limits)
+            .unwrap_err();
+        assert_eq!(err, RenderError::OutputTooLarge { limit: 1000 });
+    }
+
+    #[test]
+    fn work_is_limited_even_without_output() {
+        // each over each over 2000 items: 4 million iterations that print nothing.
+        let limits = Limits::default();
+        let items: Vec<u8> = vec![0; 2000];
+        let template = parse("{{#each a}}{{#each ../../a}}{{x}}{{/each}}{{/each}}", &limits).unwrap();
+        let err = template
+            .render(&json!({ "a": items }), Escape::None, &limits)
+            .unwrap_err();
+        assert_eq!(err, RenderError::TooMuchWork { limit: 1_000_000 });
+    }
+}

@@ -1,0 +1,465 @@
+//! The Email API: `POST /email`, `/email/batch`, `/email/withTemplate` and
+//! `/email/batchWithTemplates`.
+//!
+//! Each request goes through the same checks, in the order Postmark applies them; the first
+//! that fails answers:
+//!
+//! | # | check | HTTP | ErrorCode |
+//! |---|---|---|---|
+//! | 1 | `X-Postmark-Server-Token` missing or unknown | 401 | 10 |
+//! | 2 | `Content-Type` not JSON, or an `Accept` that excludes JSON | 422 | 409 |
+//! | 3 | body over 10 MB (batches: 50 MB) | 413 | 300 |
+//! | 4 | not JSON / JSON of the wrong shape | 422 | 402 / 403 |
+//! | 5 | batch of more than 500 | 422 | 410 |
+//! | 6 | per message: addresses, recipients (1–50), a body | 422 | 300 |
+//! | 7 | `From` not a sender signature (when signatures are configured) | 422 | 400 |
+//! | 8 | an inactive (suppressed) recipient | 422 | 406 |
+//! | 9 | unknown template / no `TemplateModel` | 422 | 1101 / 1109 |
+//! | 10 | unknown `MessageStream` (or an inbound one) | 422 | 1235 / 1236 |
+//!
+//! Batches answer 200 with one result per message, in order; a failed message carries only its
+//! `ErrorCode` and `Message` (Postmark's documented shape; postmark-python expects more and
+//! crashes on it). A message is stored only when every check passed: nothing is half-created.
+//! The test token `POSTMARK_API_TEST` runs checks 2–6 and 9's model check, answers
+//! "Test job accepted" and stores nothing, as Postmark does.
+
+use std::sync::PoisonError;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::error::{ApiError, codes};
+use super::inbox::{EmailData, extract_code};
+use super::message::{self, Content, Outgoing};
+use super::wire::{self, BatchItem, Fields, SendResult};
+use super::{PostmarkState, Server, StreamKind};
+
+/// The token Postmark accepts for validation-only sends.
+pub const TEST_TOKEN: &str = "POSTMARK_API_TEST";
+/// The header carrying the server token.
+pub const SERVER_TOKEN_HEADER: &str = "x-postmark-server-token";
+/// Most messages in one batch request.
+const MAX_BATCH: usize = 500;
+const MB: usize = 1024 * 1024;
+
+/// Which send endpoint was called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Endpoint {
+    Email,
+    Batch,
+    WithTemplate,
+    BatchWithTemplates,
+}
+
+impl Endpoint {
+    fn batch(self) -> bool {
+        matches!(self, Self::Batch | Self::BatchWithTemplates)
+    }
+    fn templated(self) -> bool {
+        matches!(self, Self::WithTemplate | Self::BatchWithTemplates)
+    }
+    fn limit_mb(self) -> usize {
+        if self.batch() { 50 } else { 10 }
+    }
+}
+
+pub(crate) async fn email(state: State<PostmarkState>, headers: HeaderMap, body: Body) -> Response {
+    send(state, Endpoint::Email, headers, body).await
+}
+
+pub(crate) async fn batch(state: State<PostmarkState>, headers: HeaderMap, body: Body) -> Response {
+    send(state, Endpoint::Batch, headers, body).await
+}
+
+pub(crate) async fn with_template(
+    state: State<PostmarkState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    send(state, Endpoint::WithTemplate, headers, body).await
+}
+
+pub(crate) async fn batch_with_templates(
+    state: State<PostmarkState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    send(state, Endpoint::BatchWithTemplates, headers, body).await
+}
+
+async fn send(
+    State(state): State<PostmarkState>,
+    endpoint: Endpoint,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match handle(&state, endpoint, &headers, body).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Who is sending: a configured server, or the validation-only test token.
+enum Sender<'a> {
+    Server(&'a Server),
+    TestToken,
+}
+
+async fn handle(
+    state: &PostmarkState,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let sender = authenticate(state, headers)?;
+    require_json(headers)?;
+    let bytes = read_body(body, endpoint.limit_mb()).await?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(ApiError::invalid_json)?;
+
+    if !endpoint.batch() {
+        let outgoing = message::read(value, endpoint.templated())?;
+        let result = deliver(state, &sender, headers, outgoing)?;
+        return Ok(axum::Json(result).into_response());
+    }
+
+    let items = batch_items(value, endpoint)?;
+    if items.len() > MAX_BATCH {
+        return Err(ApiError::unprocessable(
+            codes::TOO_MANY_BATCH_MESSAGES,
+            format!("You may only send up to {MAX_BATCH} messages in a single batched request."),
+        ));
+    }
+    let results: Vec<Result<SendResult, ApiError>> = items
+        .into_iter()
+        .map(|item| {
+            message::read(item, endpoint.templated())
+                .and_then(|outgoing| deliver(state, &sender, headers, outgoing))
+        })
+        .collect();
+    let body: Vec<BatchItem<'_>> = results
+        .iter()
+        .map(|result| match result {
+            Ok(sent) => BatchItem::Sent(sent.clone()),
+            Err(error) => BatchItem::Failed(error.body()),
+        })
+        .collect();
+    Ok(axum::Json(body).into_response())
+}
+
+/// Check 1: the server token (header name and value are case-insensitive, as Postmark says).
+fn authenticate<'a>(state: &'a PostmarkState, headers: &HeaderMap) -> Result<Sender<'a>, ApiError> {
+    let Some(value) = headers.get(SERVER_TOKEN_HEADER) else {
+        return Err(ApiError::missing_token());
+    };
+    let token = value.to_str().map(str::trim).unwrap_or_default();
+    if token.eq_ignore_ascii_case(TEST_TOKEN) {
+        return Ok(Sender::TestToken);
+    }
+    if state
+        .server
+        .tokens
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(token))
+    {
+        return Ok(Sender::Server(&state.server));
+    }
+    Err(ApiError::invalid_token())
+}
+
+/// Check 2: `Content-Type` must be JSON; `Accept` may be absent, but if present must allow JSON.
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let essence = |value: &str| {
+        value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    };
+    let content_type_ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| essence(v) == "application/json");
+    let accept_ok = headers.get_all(header::ACCEPT).iter().all(|value| {
+        value.to_str().is_ok_and(|v| {
+            v.split(',').any(|range| {
+                matches!(
+                    essence(range).as_str(),
+                    "application/json" | "application/*" | "*/*" | ""
+                )
+            })
+        })
+    });
+    if content_type_ok && accept_ok {
+        Ok(())
+    } else {
+        Err(ApiError::json_required())
+    }
+}
+
+/// Check 3: reads at most `limit_mb` MB; more is a 413.
+async fn read_body(body: Body, limit_mb: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit_mb * MB)
+        .await
+        .map_err(|error| {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::too_large(limit_mb)
+            } else {
+                ApiError::invalid_request(format!("The request body could not be read: {error}"))
+            }
+        })
+}
+
+/// Check 4 for batches: `/email/batch` takes a bare array, `/email/batchWithTemplates` an
+/// object `{"Messages": [...]}`.
+fn batch_items(value: Value, endpoint: Endpoint) -> Result<Vec<Value>, ApiError> {
+    let value = if endpoint == Endpoint::BatchWithTemplates {
+        let mut wrapper = Fields::new(value, "the body (an object with 'Messages')")?;
+        wrapper.take("Messages").ok_or_else(|| {
+            ApiError::incompatible_json("the body must be {\"Messages\": [...]}.")
+        })?
+    } else {
+        value
+    };
+    match value {
+        Value::Array(items) => Ok(items),
+        other => Err(ApiError::incompatible_json(format!(
+            "expected an array of messages, found {}.",
+            wire::kind(&other)
+        ))),
+    }
+}
+
+/// Checks 7–10, then stores the message (unless it came with the test token).
+fn deliver(
+    state: &PostmarkState,
+    sender: &Sender<'_>,
+    headers: &HeaderMap,
+    outgoing: Outgoing,
+) -> Result<SendResult, ApiError> {
+    let Sender::Server(server) = sender else {
+        if let Content::Template { model: None, .. } = &outgoing.content {
+            return Err(no_template_model());
+        }
+        return Ok(accepted(state, outgoing.to_raw, "Test job accepted"));
+    };
+    check_sender(server, &outgoing)?;
+    check_suppressions(server, &outgoing)?;
+    let rendered = render(state, &outgoing.content)?;
+    let stream = check_stream(server, outgoing.message_stream.as_deref())?;
+
+    let result = accepted(state, outgoing.to_raw.clone(), "OK");
+    let request_headers = redacted(headers);
+    let submitted = state.clock.now();
+    let message_id = result.message_id.clone();
+    state.store.push(move |seq| {
+        let code = extract_code(
+            rendered.model.as_ref(),
+            rendered.text_body.as_deref(),
+            rendered.subject.as_deref(),
+            rendered.html_body.as_deref(),
+        );
+        EmailData {
+            seq,
+            message_id,
+            submitted_at: wire::timestamp(submitted),
+            submitted,
+            from: outgoing.from_raw,
+            to: outgoing.to,
+            cc: outgoing.cc,
+            bcc: outgoing.bcc,
+            reply_to: outgoing.reply_to,
+            subject: rendered.subject,
+            html_body: rendered.html_body,
+            text_body: rendered.text_body,
+            tag: outgoing.tag,
+            metadata: outgoing.metadata,
+            headers: outgoing.headers,
+            message_stream: stream,
+            template_id: rendered.template_id,
+            template_alias: rendered.template_alias,
+            template_model: rendered.model,
+            track_opens: outgoing.track_opens,
+            track_links: outgoing.track_links,
+            attachments: outgoing.attachments,
+            request_headers,
+            code,
+        }
+    });
+    Ok(result)
+}
+
+/// The success answer; draws the MessageID from the seeded generator.
+fn accepted(state: &PostmarkState, to: String, message: &'static str) -> SendResult {
+    SendResult {
+        to,
+        submitted_at: wire::timestamp(state.clock.now()),
+        message_id: state.rng.uuid().to_string(),
+        error_code: 0,
+        message,
+    }
+}
+
+/// Check 7: with sender signatures configured, `From` must be one (or in a signed domain).
+fn check_sender(server: &Server, outgoing: &Outgoing) -> Result<(), ApiError> {
+    if server.sender_signatures.is_empty() {
+        return Ok(());
+    }
+    let address = outgoing.from.email.to_ascii_lowercase();
+    let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    let signed = server.sender_signatures.iter().any(|signature| {
+        signature == &address || signature.strip_prefix('@').is_some_and(|d| d == domain)
+    });
+    if signed {
+        return Ok(());
+    }
+    Err(ApiError::unprocessable(
+        codes::SENDER_SIGNATURE_NOT_FOUND,
+        format!(
+            "The 'From' address you supplied ({}) is not a Sender Signature on your account. \
+             Please add and confirm this address in order to be able to use it in the 'From' \
+             field of your messages.",
+            outgoing.from.email
+        ),
+    ))
+}
+
+/// Check 8: inactive recipients, in Postmark's wording (postmark.js parses the list out of it).
+fn check_suppressions(server: &Server, outgoing: &Outgoing) -> Result<(), ApiError> {
+    let inactive: Vec<&str> = outgoing
+        .recipients()
+        .filter(|m| server.suppressed.contains(&m.email.to_ascii_lowercase()))
+        .map(|m| m.email.as_str())
+        .collect();
+    if inactive.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::unprocessable(
+        codes::INACTIVE_RECIPIENT,
+        format!(
+            "You tried to send to a recipient that has been marked as inactive. Found inactive \
+             addresses: {}. Inactive recipients are ones that have generated a hard bounce, a \
+             spam complaint, or a manual suppression.",
+            inactive.join(", ")
+        ),
+    ))
+}
+
+/// What a send puts in the store besides the message's own fields.
+struct RenderedContent {
+    subject: Option<String>,
+    html_body: Option<String>,
+    text_body: Option<String>,
+    template_id: Option<u64>,
+    template_alias: Option<String>,
+    model: Option<Value>,
+}
+
+/// Check 9 and rendering: the template must exist on this server and a model must be given.
+fn render(state: &PostmarkState, content: &Content) -> Result<RenderedContent, ApiError> {
+    let (id, alias, model) = match content {
+        Content::Plain {
+            subject,
+            html_body,
+            text_body,
+        } => {
+            return Ok(RenderedContent {
+                subject: subject.clone(),
+                html_body: html_body.clone(),
+                text_body: text_body.clone(),
+                template_id: None,
+                template_alias: None,
+                model: None,
+            });
+        }
+        Content::Template { id, alias, model } => (id, alias, model),
+    };
+    let templates = state
+        .templates
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    let template = match (id, alias) {
+        (Some(id), _) => templates.by_id(*id),
+        (None, Some(alias)) => templates.by_alias(alias),
+        (None, None) => None,
+    };
+    let Some(template) = template else {
+        let what = match (id, alias) {
+            (Some(id), _) => format!("TemplateId {id}"),
+            (None, Some(alias)) => format!("TemplateAlias '{alias}'"),
+            (None, None) => "no TemplateId or TemplateAlias".to_owned(),
+        };
+        return Err(ApiError::unprocessable(
+            codes::TEMPLATE_NOT_FOUND,
+            format!(
+                "The Template's TemplateId or Alias was not found on this server ({what})."
+            ),
+        ));
+    };
+    let Some(model) = model else {
+        return Err(no_template_model());
+    };
+    let layout = template
+        .source
+        .layout_template
+        .as_deref()
+        .and_then(|alias| templates.by_alias(alias));
+    let rendered = template
+        .render(model, layout.as_deref(), templates.limits())
+        .map_err(|error| {
+            ApiError::invalid_request(format!("The template could not be rendered: {error}"))
+        })?;
+    Ok(RenderedContent {
+        subject: rendered.subject,
+        html_body: rendered.html_body,
+        text_body: rendered.text_body,
+        template_id: Some(template.id),
+        template_alias: template.source.alias.clone(),
+        model: Some(model.clone()),
+    })
+}
+
+fn no_template_model() -> ApiError {
+    ApiError::unprocessable(
+        codes::NO_TEMPLATE_DATA,
+        "No Template data received: a template send needs a 'TemplateModel' object.",
+    )
+}
+
+/// Check 10: the stream must exist on the server and accept sends.
+fn check_stream(server: &Server, requested: Option<&str>) -> Result<String, ApiError> {
+    let id = requested.unwrap_or("outbound");
+    match server.streams.iter().find(|s| s.id == id) {
+        Some(stream) if stream.kind == StreamKind::Inbound => Err(ApiError::unprocessable(
+            codes::STREAM_CANNOT_SEND,
+            format!("Sending is not supported on the stream '{id}' (an inbound stream)."),
+        )),
+        Some(stream) => Ok(stream.id.clone()),
+        None => Err(ApiError::unprocessable(
+            codes::UNKNOWN_STREAM,
+            format!("The stream provided: '{id}' does not exist on this server."),
+        )),
+    }
+}
+
+/// The request's headers for the record, with token values replaced.
+fn redacted(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let name = name.as_str().to_owned();
+            let value = if name.starts_with("x-postmark-") && name.ends_with("-token") {
+                "[redacted]".to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name, value)
+        })
+        .collect()
+}
+

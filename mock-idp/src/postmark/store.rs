@@ -1,0 +1,102 @@
+//! Every accepted message, in order, with a sequence number that only grows.
+//!
+//! Sequence numbers survive [`Store::clear`], so "wait for the first message after N" can never
+//! return an old message, however many clears or restarts of a test's flow happen in between.
+//! Waiters subscribe to a watch channel that ticks on every change; the lock is a
+//! `std::sync::Mutex` because no `.await` ever happens while it is held.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::watch;
+
+use super::inbox::{Email, EmailData};
+
+#[derive(Debug)]
+pub(crate) struct Store {
+    inner: Mutex<Inner>,
+    changed: watch::Sender<()>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    messages: Vec<Email>,
+    last_seq: u64,
+    closed: bool,
+}
+
+impl Store {
+    pub(crate) fn new() -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            changed: watch::Sender::new(()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock cannot leave the Vec half-updated.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores one message under the next sequence number (given to `build`).
+    pub(crate) fn push(&self, build: impl FnOnce(u64) -> EmailData) -> Email {
+        let email = {
+            let mut inner = self.lock();
+            inner.last_seq += 1;
+            let email = Email::new(build(inner.last_seq));
+            inner.messages.push(email.clone());
+            email
+        };
+        self.changed.send_replace(());
+        email
+    }
+
+    /// All messages, oldest first.
+    pub(crate) fn all(&self) -> Vec<Email> {
+        self.lock().messages.clone()
+    }
+
+    /// The messages with a sequence number above `after`, oldest first.
+    pub(crate) fn since(&self, after: u64) -> Vec<Email> {
+        let inner = self.lock();
+        let start = inner.messages.partition_point(|m| m.seq() <= after);
+        inner.messages[start..].to_vec()
+    }
+
+    /// The first message above `after` that `matches`.
+    pub(crate) fn first_after(&self, after: u64, matches: impl Fn(&Email) -> bool) -> Option<Email> {
+        let inner = self.lock();
+        let start = inner.messages.partition_point(|m| m.seq() <= after);
+        inner.messages[start..].iter().find(|m| matches(m)).cloned()
+    }
+
+    /// The newest message that `matches`.
+    pub(crate) fn last_matching(&self, matches: impl Fn(&Email) -> bool) -> Option<Email> {
+        self.lock().messages.iter().rev().find(|m| matches(m)).cloned()
+    }
+
+    /// The highest sequence number given so far (0 before the first message).
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.lock().last_seq
+    }
+
+    /// Forgets every message; sequence numbers keep growing.
+    pub(crate) fn clear(&self) {
+        self.lock().messages.clear();
+        self.changed.send_replace(());
+    }
+
+    /// Marks the store closed (its server is gone): waiters stop waiting.
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+        self.changed.send_replace(());
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// A receiver that sees a change after every push, clear and close.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
+    }
+}
