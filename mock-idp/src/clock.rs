@@ -86,7 +86,12 @@ impl Clock {
 
     /// Everything [`advance`](Self::advance) has added so far.
     pub fn offset(&self) -> Duration {
-        Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst).max(0).unsigned_abs())
+        Duration::from_nanos(
+            self.offset_nanos
+                .load(Ordering::SeqCst)
+                .max(0)
+                .unsigned_abs(),
+        )
     }
 }
 

@@ -8,7 +8,11 @@ use mock_idp::FakePostmark;
 use mock_idp::postmark::DEFAULT_PORT;
 
 #[derive(Parser)]
-#[command(name = "mock-idp", version, about = "An offline Logto + Postmark for tests")]
+#[command(
+    name = "mock-idp",
+    version,
+    about = "An offline Logto + Postmark for tests"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

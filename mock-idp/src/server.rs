@@ -83,7 +83,9 @@ impl ServerHandle {
             }
             Err(_) => {
                 let _ = thread.join();
-                Err(io::Error::other("the server thread stopped before it was ready"))
+                Err(io::Error::other(
+                    "the server thread stopped before it was ready",
+                ))
             }
         }
     }

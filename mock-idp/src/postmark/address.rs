@@ -103,9 +103,12 @@ fn display_name(raw: &str) -> Option<String> {
         }
         return Some(name);
     }
-    let needs_quotes = raw
-        .chars()
-        .any(|c| matches!(c, '"' | ',' | ';' | ':' | '<' | '>' | '@' | '[' | ']' | '\\'));
+    let needs_quotes = raw.chars().any(|c| {
+        matches!(
+            c,
+            '"' | ',' | ';' | ':' | '<' | '>' | '@' | '[' | ']' | '\\'
+        )
+    });
     (!needs_quotes).then(|| raw.to_owned())
 }
 
@@ -114,10 +117,12 @@ pub fn valid_address(address: &str) -> bool {
     let Some((local, domain)) = address.rsplit_once('@') else {
         return false;
     };
-    let local_ok = local.chars().all(|c| {
-        c.is_ascii_alphanumeric() || ".!#$%&'`*+-/=^_{}|~".contains(c)
-    });
-    let domain_ok = domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    let local_ok = local
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".!#$%&'`*+-/=^_{}|~".contains(c));
+    let domain_ok = domain
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
     local_ok && domain_ok && dots_ok(local) && dots_ok(domain)
 }
 
@@ -138,16 +143,28 @@ mod tests {
 
     #[test]
     fn parses_the_forms_postmark_accepts() {
-        assert_eq!(parse_list("a@example.com"), Ok(vec![mailbox("", "a@example.com")]));
+        assert_eq!(
+            parse_list("a@example.com"),
+            Ok(vec![mailbox("", "a@example.com")])
+        );
         assert_eq!(
             parse_list("Alice <alice@example.com>, bob@example.com"),
-            Ok(vec![mailbox("Alice", "alice@example.com"), mailbox("", "bob@example.com")])
+            Ok(vec![
+                mailbox("Alice", "alice@example.com"),
+                mailbox("", "bob@example.com")
+            ])
         );
         assert_eq!(
             parse_list(r#""Doe, \"Jo\"" <jo@example.com>,<x@example.com>"#),
-            Ok(vec![mailbox("Doe, \"Jo\"", "jo@example.com"), mailbox("", "x@example.com")])
+            Ok(vec![
+                mailbox("Doe, \"Jo\"", "jo@example.com"),
+                mailbox("", "x@example.com")
+            ])
         );
-        assert_eq!(parse_list("a@example.com,"), Ok(vec![mailbox("", "a@example.com")]));
+        assert_eq!(
+            parse_list("a@example.com,"),
+            Ok(vec![mailbox("", "a@example.com")])
+        );
         assert_eq!(parse_list(" "), Ok(vec![]));
         assert_eq!(
             parse_list("O'Brien.x+tag@Mail-1.Example.COM"),

@@ -83,7 +83,9 @@ impl ApiError {
     pub fn invalid_json(detail: impl std::fmt::Display) -> Self {
         Self::unprocessable(
             codes::INVALID_JSON,
-            format!("Invalid JSON: the JSON input you provided is syntactically incorrect ({detail})."),
+            format!(
+                "Invalid JSON: the JSON input you provided is syntactically incorrect ({detail})."
+            ),
         )
     }
 
@@ -129,7 +131,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HTTP {} ErrorCode {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "HTTP {} ErrorCode {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 

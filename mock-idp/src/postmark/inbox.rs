@@ -263,8 +263,14 @@ fn visible_text(html: &str) -> String {
     while i < html.len() {
         let rest = &lower[i..];
         if rest.starts_with("<style") || rest.starts_with("<script") {
-            let close = if rest.starts_with("<style") { "</style>" } else { "</script>" };
-            i = rest.find(close).map_or(html.len(), |end| i + end + close.len());
+            let close = if rest.starts_with("<style") {
+                "</style>"
+            } else {
+                "</script>"
+            };
+            i = rest
+                .find(close)
+                .map_or(html.len(), |end| i + end + close.len());
         } else if rest.starts_with("<!--") {
             i = rest.find("-->").map_or(html.len(), |end| i + end + 3);
         } else if rest.starts_with('<') {
@@ -488,7 +494,10 @@ mod tests {
             Some("004211")
         );
         let numeric = json!({"code": 123456});
-        assert_eq!(extract_code(Some(&numeric), None, None, None).as_deref(), Some("123456"));
+        assert_eq!(
+            extract_code(Some(&numeric), None, None, None).as_deref(),
+            Some("123456")
+        );
     }
 
     #[test]
@@ -506,7 +515,10 @@ mod tests {
     fn html_text_is_searched_without_markup() {
         let html = r#"<style>.a{color:#111111} p{width:222222px}</style><!-- 333333 -->
             <p style="x:444444">Code: <b>555555</b></p>"#;
-        assert_eq!(extract_code(None, None, None, Some(html)).as_deref(), Some("555555"));
+        assert_eq!(
+            extract_code(None, None, None, Some(html)).as_deref(),
+            Some("555555")
+        );
         assert_eq!(
             extract_code(None, None, Some("Code 777777"), Some(html)).as_deref(),
             Some("777777"),

@@ -156,7 +156,10 @@ pub(crate) fn read(value: Value, templated: bool) -> Result<Outgoing, ApiError> 
             }
         }
     }
-    if tag.as_ref().is_some_and(|t| t.chars().count() > MAX_TAG_CHARS) {
+    if tag
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_TAG_CHARS)
+    {
         return Err(ApiError::invalid_request(format!(
             "The Tag may be at most {MAX_TAG_CHARS} characters long."
         )));
@@ -189,9 +192,8 @@ pub(crate) fn read(value: Value, templated: bool) -> Result<Outgoing, ApiError> 
 }
 
 fn recipients(field: &str, raw: &str) -> Result<Vec<Mailbox>, ApiError> {
-    address::parse_list(raw).map_err(|bad| {
-        ApiError::invalid_request(format!("Invalid '{field}' address: '{bad}'."))
-    })
+    address::parse_list(raw)
+        .map_err(|bad| ApiError::invalid_request(format!("Invalid '{field}' address: '{bad}'.")))
 }
 
 /// `Headers`: an array of `{Name, Value}`, kept as sent.
@@ -267,7 +269,14 @@ mod tests {
         assert_eq!(message.to.len(), 2);
         assert!(message.cc.is_empty());
         assert_eq!(message.recipients().count(), 2);
-        let keys: Vec<&String> = message.metadata.as_ref().unwrap().as_object().unwrap().keys().collect();
+        let keys: Vec<&String> = message
+            .metadata
+            .as_ref()
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(keys, ["z", "a"], "metadata keeps its order");
     }
 
@@ -279,7 +288,10 @@ mod tests {
             v[key] = value;
             v
         };
-        assert_eq!(error(with("From", Value::Null), false), (300, "Invalid 'From' value.".into()));
+        assert_eq!(
+            error(with("From", Value::Null), false),
+            (300, "Invalid 'From' value.".into())
+        );
         assert_eq!(
             error(with("From", json!("nope")), false),
             (300, "Invalid 'From' address: 'nope'.".into())
@@ -288,16 +300,28 @@ mod tests {
             error(with("To", json!("a@example.com, nope")), false),
             (300, "Invalid 'To' address: 'nope'.".into())
         );
-        assert_eq!(error(with("To", json!("")), false), (300, "Zero recipients specified".into()));
+        assert_eq!(
+            error(with("To", json!("")), false),
+            (300, "Zero recipients specified".into())
+        );
         let many: Vec<String> = (0..51).map(|i| format!("u{i}@example.com")).collect();
         assert_eq!(error(with("To", json!(many.join(","))), false).0, 300);
         assert_eq!(
-            error(json!({"From": "app@example.com", "To": "a@example.com"}), false),
-            (300, "Provide either email TextBody or HtmlBody or both.".into())
+            error(
+                json!({"From": "app@example.com", "To": "a@example.com"}),
+                false
+            ),
+            (
+                300,
+                "Provide either email TextBody or HtmlBody or both.".into()
+            )
         );
         assert_eq!(error(with("TrackLinks", json!("Always")), false).0, 300);
         assert_eq!(error(with("Tag", json!("t".repeat(1001))), false).0, 300);
-        assert_eq!(error(with("Attachments", json!([{"Name": "a.txt"}])), false).0, 300);
+        assert_eq!(
+            error(with("Attachments", json!([{"Name": "a.txt"}])), false).0,
+            300
+        );
         assert_eq!(error(with("Headers", json!({"X": "1"})), false).0, 403);
         assert_eq!(error(with("TemplateModel", json!(1)), true).0, 403);
     }
@@ -311,7 +335,10 @@ mod tests {
     #[test]
     fn combined_recipients_are_limited_to_fifty() {
         let list = |prefix: &str, n: usize| {
-            (0..n).map(|i| format!("{prefix}{i}@example.com")).collect::<Vec<_>>().join(",")
+            (0..n)
+                .map(|i| format!("{prefix}{i}@example.com"))
+                .collect::<Vec<_>>()
+                .join(",")
         };
         let ok = json!({"From": "a@example.com", "To": list("t", 25), "Cc": list("c", 25), "TextBody": "x"});
         assert!(read(ok, false).is_ok());

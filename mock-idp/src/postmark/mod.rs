@@ -171,11 +171,7 @@ impl FakePostmark {
 
     /// The first server token this fake accepts.
     pub fn server_token(&self) -> &str {
-        self.state
-            .server
-            .tokens
-            .first()
-            .map_or("", String::as_str)
+        self.state.server.tokens.first().map_or("", String::as_str)
     }
 
     /// Every server token this fake accepts.
@@ -369,7 +365,10 @@ fn router(state: PostmarkState) -> Router {
         .route("/email", post(send::email))
         .route("/email/batch", post(send::batch))
         .route("/email/withTemplate", post(send::with_template))
-        .route("/email/batchWithTemplates", post(send::batch_with_templates))
+        .route(
+            "/email/batchWithTemplates",
+            post(send::batch_with_templates),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -397,7 +396,12 @@ mod tests {
         for source in sources {
             templates.insert(source).unwrap();
         }
-        for alias in ["logto-sign-in", "logto-register", "logto-forgot-password", "logto-generic"] {
+        for alias in [
+            "logto-sign-in",
+            "logto-register",
+            "logto-forgot-password",
+            "logto-generic",
+        ] {
             assert!(templates.by_alias(alias).is_some(), "{alias} is a fixture");
         }
     }

@@ -65,9 +65,19 @@ pub struct Template {
 #[derive(Clone, Debug)]
 enum Node {
     Text(String),
-    Value { path: Path, raw: bool },
-    Section { path: Path, inverted: bool, body: Vec<Node> },
-    Each { path: Path, body: Vec<Node> },
+    Value {
+        path: Path,
+        raw: bool,
+    },
+    Section {
+        path: Path,
+        inverted: bool,
+        body: Vec<Node>,
+    },
+    Each {
+        path: Path,
+        body: Vec<Node>,
+    },
     /// `{{{@content}}}`: where a layout inserts the rendered template.
     Content,
 }
@@ -94,7 +104,11 @@ pub struct ParseError {
 
 impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}, character {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, character {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -251,7 +265,10 @@ impl<'a> Parser<'a> {
         if self.stack.len() >= self.limits.max_depth {
             self.error(
                 at,
-                format!("Blocks are nested more than {} deep.", self.limits.max_depth),
+                format!(
+                    "Blocks are nested more than {} deep.",
+                    self.limits.max_depth
+                ),
             );
             return;
         }
@@ -370,13 +387,25 @@ fn tag_at(source: &str, start: usize) -> Option<(usize, Tag<'_>)> {
     let body_end = scan(start + 2);
     if body_end > start + 2 && source[body_end..].starts_with("}}") {
         let inner = &source[start + 2..body_end];
-        return Some((body_end + 2, Tag { inner, triple: false }));
+        return Some((
+            body_end + 2,
+            Tag {
+                inner,
+                triple: false,
+            },
+        ));
     }
     if source[start..].starts_with("{{{") {
         let body_end = scan(start + 3);
         if body_end > start + 3 && source[body_end..].starts_with("}}}") {
             let inner = &source[start + 3..body_end];
-            return Some((body_end + 3, Tag { inner, triple: true }));
+            return Some((
+                body_end + 3,
+                Tag {
+                    inner,
+                    triple: true,
+                },
+            ));
         }
     }
     None
@@ -667,19 +696,51 @@ mod tests {
             ("{{quote}}", html, "&quot;it&#x27;s&quot;"),
             ("{{n}} {{f}} {{zero}}", text, "42 1.5 0"),
             ("{{yes}} {{no}}", text, "True False"),
-            ("[{{missing}}][{{nothing}}][{{user}}][{{items}}]", text, "[][][][]"),
-            ("{{user.name}} in {{user.address.city}}", text, "Alice in Paris"),
+            (
+                "[{{missing}}][{{nothing}}][{{user}}][{{items}}]",
+                text,
+                "[][][][]",
+            ),
+            (
+                "{{user.name}} in {{user.address.city}}",
+                text,
+                "Alice in Paris",
+            ),
             ("{{#user}}{{name}}{{/user}}", text, "Alice"),
-            ("{{#user}}{{#address}}{{city}}/{{../name}}{{/address}}{{/user}}", text, "Paris/Alice"),
-            ("{{#user.address}}{{../name}}{{/user.address}}", text, "Alice"),
+            (
+                "{{#user}}{{#address}}{{city}}/{{../name}}{{/address}}{{/user}}",
+                text,
+                "Paris/Alice",
+            ),
+            (
+                "{{#user.address}}{{../name}}{{/user.address}}",
+                text,
+                "Alice",
+            ),
             ("{{#user}}{{../../../title}}{{/user}}", text, "Root"),
-            ("{{#missing}}no{{/missing}}{{^missing}}yes{{/missing}}", text, "yes"),
-            ("{{#zero}}no{{/zero}}{{#empty}}no{{/empty}}{{#no}}no{{/no}}", text, ""),
-            ("{{#none}}no{{/none}}{{#blank}}no{{/blank}}{{^none}}empty{{/none}}", text, "empty"),
+            (
+                "{{#missing}}no{{/missing}}{{^missing}}yes{{/missing}}",
+                text,
+                "yes",
+            ),
+            (
+                "{{#zero}}no{{/zero}}{{#empty}}no{{/empty}}{{#no}}no{{/no}}",
+                text,
+                "",
+            ),
+            (
+                "{{#none}}no{{/none}}{{#blank}}no{{/blank}}{{^none}}empty{{/none}}",
+                text,
+                "empty",
+            ),
             ("{{#each items}}<{{title}}>{{/each}}", text, "<a><b>"),
             ("{{#each words}}{{.}},{{/each}}", text, "x,y,z,"),
             ("{{#each items}}{{../../title}}{{/each}}", text, "RootRoot"),
-            ("{{#each none}}x{{/each}}{{#each missing}}x{{/each}}", text, ""),
+            (
+                "{{#each none}}x{{/each}}{{#each missing}}x{{/each}}",
+                text,
+                "",
+            ),
             ("{{#items}}[{{title}}]{{/items}}", text, "[]"),
             ("a{{! a comment }}b", text, "ab"),
             ("{not a tag} {{}} {{{ }} }", text, "{not a tag} {{}} { }"),
@@ -695,7 +756,10 @@ mod tests {
     #[test]
     fn html_escaping_applies_only_to_double_braces_in_html() {
         let model = json!({"x": "<b>"});
-        assert_eq!(render("{{x}}", model.clone(), Escape::Html).unwrap(), "&lt;b&gt;");
+        assert_eq!(
+            render("{{x}}", model.clone(), Escape::Html).unwrap(),
+            "&lt;b&gt;"
+        );
         assert_eq!(render("{{x}}", model.clone(), Escape::None).unwrap(), "<b>");
         assert_eq!(render("{{{x}}}", model, Escape::Html).unwrap(), "<b>");
     }
@@ -706,7 +770,12 @@ mod tests {
         let layout = parse("<main>{{{ @content }}}</main> {{title}}", &limits).unwrap();
         assert!(layout.has_content_placeholder());
         let out = layout
-            .render_with_content(&json!({"title": "T"}), Escape::Html, &limits, Some("<p>hi</p>"))
+            .render_with_content(
+                &json!({"title": "T"}),
+                Escape::Html,
+                &limits,
+                Some("<p>hi</p>"),
+            )
             .unwrap();
         assert_eq!(out, "<main><p>hi</p></main> T");
         assert!(!parse("{{x}}", &limits).unwrap().has_content_placeholder());
@@ -718,7 +787,10 @@ mod tests {
         let errors = parse("{{#a}}\n{{/b}} {{#each}} {{bad path}} {{/each}}", &limits).unwrap_err();
         let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(errors.len(), 5, "{messages:#?}");
-        assert!(messages[0].starts_with("line 1, character 1: A scope block"), "{messages:#?}");
+        assert!(
+            messages[0].starts_with("line 1, character 1: A scope block"),
+            "{messages:#?}"
+        );
         assert!(messages[1].starts_with("line 2, character 1: It appears that open and closing"));
         assert!(messages[2].contains("requires a model path"));
         assert!(messages[3].contains("The path 'bad path' is not valid"));
@@ -728,17 +800,35 @@ mod tests {
     #[test]
     fn rejects_invalid_paths() {
         let limits = Limits::default();
-        for bad in ["{{a...b}}", "{{a/b}}", "{{a..}}", "{{..}}", "{{a-b}}", "{{#x y}}{{/x y}}"] {
+        for bad in [
+            "{{a...b}}",
+            "{{a/b}}",
+            "{{a..}}",
+            "{{..}}",
+            "{{a-b}}",
+            "{{#x y}}{{/x y}}",
+        ] {
             assert!(parse(bad, &limits).is_err(), "{bad} should not parse");
         }
-        for good in ["{{a.b}}", "{{../a}}", "{{../../a.b_c}}", "{{.}}", "{{ }}", "{{Ünïcode}}"] {
+        for good in [
+            "{{a.b}}",
+            "{{../a}}",
+            "{{../../a.b_c}}",
+            "{{.}}",
+            "{{ }}",
+            "{{Ünïcode}}",
+        ] {
             assert!(parse(good, &limits).is_ok(), "{good} should parse");
         }
     }
 
     #[test]
     fn each_over_a_scalar_is_an_error() {
-        let err = render("{{#each code}}x{{/each}}", json!({"code": "1"}), Escape::None);
+        let err = render(
+            "{{#each code}}x{{/each}}",
+            json!({"code": "1"}),
+            Escape::None,
+        );
         assert_eq!(
             err.unwrap_err(),
             "'code' is used like an array by the template, but is a scalar value or object in your model."
@@ -750,7 +840,11 @@ mod tests {
         let limits = Limits::default();
         let deep = "{{#a}}".repeat(10_000) + &"{{/a}}".repeat(10_000);
         let errors = parse(&deep, &limits).unwrap_err();
-        assert!(errors.iter().any(|e| e.message.contains("nested more than 64 deep")));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.contains("nested more than 64 deep"))
+        );
         let ok = "{{#a}}".repeat(64) + "x" + &"{{/a}}".repeat(64);
         assert!(parse(&ok, &limits).is_ok());
     }
@@ -774,7 +868,11 @@ mod tests {
         // each over each over 2000 items: 4 million iterations that print nothing.
         let limits = Limits::default();
         let items: Vec<u8> = vec![0; 2000];
-        let template = parse("{{#each a}}{{#each ../../a}}{{x}}{{/each}}{{/each}}", &limits).unwrap();
+        let template = parse(
+            "{{#each a}}{{#each ../../a}}{{x}}{{/each}}{{/each}}",
+            &limits,
+        )
+        .unwrap();
         let err = template
             .render(&json!({ "a": items }), Escape::None, &limits)
             .unwrap_err();

@@ -220,9 +220,9 @@ async fn read_body(body: Body, limit_mb: usize) -> Result<axum::body::Bytes, Api
 fn batch_items(value: Value, endpoint: Endpoint) -> Result<Vec<Value>, ApiError> {
     let value = if endpoint == Endpoint::BatchWithTemplates {
         let mut wrapper = Fields::new(value, "the body (an object with 'Messages')")?;
-        wrapper.take("Messages").ok_or_else(|| {
-            ApiError::incompatible_json("the body must be {\"Messages\": [...]}.")
-        })?
+        wrapper
+            .take("Messages")
+            .ok_or_else(|| ApiError::incompatible_json("the body must be {\"Messages\": [...]}."))?
     } else {
         value
     };
@@ -396,9 +396,7 @@ fn render(state: &PostmarkState, content: &Content) -> Result<RenderedContent, A
         };
         return Err(ApiError::unprocessable(
             codes::TEMPLATE_NOT_FOUND,
-            format!(
-                "The Template's TemplateId or Alias was not found on this server ({what})."
-            ),
+            format!("The Template's TemplateId or Alias was not found on this server ({what})."),
         ));
     };
     let Some(model) = model else {
@@ -462,4 +460,3 @@ fn redacted(headers: &HeaderMap) -> Vec<(String, String)> {
         })
         .collect()
 }
-

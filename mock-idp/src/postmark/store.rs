@@ -63,7 +63,11 @@ impl Store {
     }
 
     /// The first message above `after` that `matches`.
-    pub(crate) fn first_after(&self, after: u64, matches: impl Fn(&Email) -> bool) -> Option<Email> {
+    pub(crate) fn first_after(
+        &self,
+        after: u64,
+        matches: impl Fn(&Email) -> bool,
+    ) -> Option<Email> {
         let inner = self.lock();
         let start = inner.messages.partition_point(|m| m.seq() <= after);
         inner.messages[start..].iter().find(|m| matches(m)).cloned()
@@ -71,7 +75,12 @@ impl Store {
 
     /// The newest message that `matches`.
     pub(crate) fn last_matching(&self, matches: impl Fn(&Email) -> bool) -> Option<Email> {
-        self.lock().messages.iter().rev().find(|m| matches(m)).cloned()
+        self.lock()
+            .messages
+            .iter()
+            .rev()
+            .find(|m| matches(m))
+            .cloned()
     }
 
     /// The highest sequence number given so far (0 before the first message).

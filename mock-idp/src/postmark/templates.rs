@@ -161,7 +161,10 @@ impl Templates {
     }
 
     /// Stores a template under the next id.
-    pub fn insert(&mut self, source: TemplateSource) -> Result<Arc<StoredTemplate>, InvalidTemplate> {
+    pub fn insert(
+        &mut self,
+        source: TemplateSource,
+    ) -> Result<Arc<StoredTemplate>, InvalidTemplate> {
         let stored = Arc::new(StoredTemplate::parse(self.next_id, source, &self.limits)?);
         self.by_id.insert(stored.id, stored.clone());
         self.next_id += 1;
@@ -218,7 +221,11 @@ mod tests {
             .unwrap();
         assert_eq!(template.id, layout.id + 1);
         let rendered = template
-            .render(&json!({"code": "123456", "who": "<a>"}), Some(&layout), &Limits::default())
+            .render(
+                &json!({"code": "123456", "who": "<a>"}),
+                Some(&layout),
+                &Limits::default(),
+            )
             .unwrap();
         assert_eq!(rendered.subject.as_deref(), Some("123456 & more"));
         assert_eq!(
@@ -241,6 +248,9 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(err.field, "HtmlBody");
-        assert!(templates.by_id(FIRST_TEMPLATE_ID).is_none(), "nothing half-stored");
+        assert!(
+            templates.by_id(FIRST_TEMPLATE_ID).is_none(),
+            "nothing half-stored"
+        );
     }
 }

@@ -163,7 +163,10 @@ mod tests {
             "the message",
         )
         .unwrap();
-        assert_eq!(fields.string("From").unwrap().as_deref(), Some("a@example.com"));
+        assert_eq!(
+            fields.string("From").unwrap().as_deref(),
+            Some("a@example.com")
+        );
         assert_eq!(fields.string("HtmlBody").unwrap().as_deref(), Some("<p>"));
         assert_eq!(fields.string("Cc").unwrap(), None);
         assert_eq!(fields.string("Bcc").unwrap(), None);
@@ -174,7 +177,10 @@ mod tests {
         let fields = Fields::new(json!({"To": 5, "TrackOpens": "yes"}), "the message").unwrap();
         assert_eq!(fields.string("To").unwrap_err().code, 403);
         assert_eq!(fields.bool("TrackOpens").unwrap_err().code, 403);
-        assert_eq!(Fields::new(json!([1]), "the message").unwrap_err().code, 403);
+        assert_eq!(
+            Fields::new(json!([1]), "the message").unwrap_err().code,
+            403
+        );
     }
 
     #[test]

@@ -1,0 +1,137 @@
+//! Helpers shared by the tests: a fake per test and a client that shows raw answers.
+
+use mock_idp::{FakePostmark, FakePostmarkBuilder};
+use serde_json::Value;
+
+/// A fake Postmark plus an HTTP client aimed at it.
+pub struct Api {
+    pub postmark: FakePostmark,
+    pub http: reqwest::Client,
+}
+
+/// A raw answer: status, content type and body text, before any parsing.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub text: String,
+}
+
+impl Api {
+    pub async fn start() -> Self {
+        Self::start_with(FakePostmark::builder()).await
+    }
+
+    pub async fn start_with(builder: FakePostmarkBuilder) -> Self {
+        Self {
+            postmark: builder.start().await.expect("fake Postmark starts"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.postmark.base_url())
+    }
+
+    /// POSTs `body` as JSON with the server token, as every official client does.
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.post_raw(
+            path,
+            &[
+                ("X-Postmark-Server-Token", self.postmark.server_token()),
+                ("Accept", "application/json"),
+                ("Content-Type", "application/json"),
+            ],
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
+    }
+
+    /// POSTs `body` with exactly these headers.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let mut request = self.http.post(self.url(path)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::from(request.send().await.expect("request reaches the fake")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        Reply::from(self.http.get(self.url(path)).send().await.unwrap()).await
+    }
+}
+
+impl Reply {
+    pub async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        let text = response.text().await.unwrap();
+        Self {
+            status,
+            content_type,
+            text,
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
+    }
+
+    /// Asserts a Postmark error: this status, JSON `{ErrorCode, Message}` with this code.
+    pub fn assert_error(&self, status: u16, code: u32) -> String {
+        assert_eq!(self.status, status, "status of {self:?}");
+        assert!(
+            self.content_type.starts_with("application/json"),
+            "{self:?}"
+        );
+        let body = self.json();
+        let keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["ErrorCode", "Message"], "{self:?}");
+        assert_eq!(body["ErrorCode"], code, "{self:?}");
+        body["Message"].as_str().unwrap().to_owned()
+    }
+
+    /// Asserts an accepted send and returns its JSON.
+    pub fn assert_sent(&self) -> Value {
+        assert_eq!(self.status, 200, "{self:?}");
+        let body = self.json();
+        assert_eq!(body["ErrorCode"], 0, "{self:?}");
+        body
+    }
+}
+
+/// A valid plain message to `to`.
+pub fn plain(to: &str) -> Value {
+    serde_json::json!({
+        "From": "App <noreply@example.com>",
+        "To": to,
+        "Subject": "Your code",
+        "TextBody": "Your code is 482913.",
+        "HtmlBody": "<p>Your code is <b>482913</b>.</p>",
+    })
+}
+
+/// A valid Logto-style template send to `to` with `code`.
+pub fn templated(to: &str, code: &str) -> Value {
+    serde_json::json!({
+        "From": "noreply@example.com",
+        "To": to,
+        "TemplateAlias": "logto-sign-in",
+        "TemplateModel": {"code": code, "locale": "en", "application": {"name": "Sample <App>"}},
+    })
+}
