@@ -66,6 +66,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run_postmark(args: PostmarkArgs) -> std::io::Result<()> {
+    // Registered before anything is printed, so a Ctrl-C right after the banner is never lost.
+    let stop = StopSignal::register()?;
     let mut builder = FakePostmark::builder()
         .bind(SocketAddr::new(args.bind, args.port))
         .seed(args.seed);
@@ -90,8 +92,42 @@ async fn run_postmark(args: PostmarkArgs) -> std::io::Result<()> {
         postmark.base_url(),
         postmark.server_token()
     );
-    tokio::signal::ctrl_c().await?;
+    stop.recv().await;
     drop(postmark);
     println!("stopped");
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `docker stop` and process managers send).
+struct StopSignal {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn register() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
