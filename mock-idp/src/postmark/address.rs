@@ -8,15 +8,16 @@
 
 use serde::Serialize;
 
-/// One mailbox: an optional display name and the address.
+/// One mailbox: the address and an optional display name, serialised as Postmark's Messages
+/// API shows recipients (`{"Email": …, "Name": …}`, `Name` null when there is none).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mailbox {
-    /// Display name, unquoted; empty when none was given (as Postmark's Messages API shows it).
-    #[serde(rename = "Name")]
-    pub name: String,
     /// The address, as sent (case kept).
     #[serde(rename = "Email")]
     pub email: String,
+    /// Display name, unquoted.
+    #[serde(rename = "Name")]
+    pub name: Option<String>,
 }
 
 impl Mailbox {
@@ -28,10 +29,9 @@ impl Mailbox {
 
 impl std::fmt::Display for Mailbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.name.is_empty() {
-            f.write_str(&self.email)
-        } else {
-            write!(f, "\"{}\" <{}>", self.name.replace('"', "\\\""), self.email)
+        match &self.name {
+            None => f.write_str(&self.email),
+            Some(name) => write!(f, "\"{}\" <{}>", name.replace('"', "\\\""), self.email),
         }
     }
 }
@@ -71,8 +71,8 @@ fn split_outside_quotes(field: &str) -> Vec<&str> {
 fn parse_mailbox(piece: &str) -> Option<Mailbox> {
     let Some(open) = piece.rfind('<') else {
         return valid_address(piece).then(|| Mailbox {
-            name: String::new(),
             email: piece.to_owned(),
+            name: None,
         });
     };
     let rest = piece[open + 1..].strip_suffix('>')?;
@@ -82,8 +82,8 @@ fn parse_mailbox(piece: &str) -> Option<Mailbox> {
     }
     let name = display_name(piece[..open].trim())?;
     Some(Mailbox {
-        name,
         email: email.to_owned(),
+        name: (!name.is_empty()).then_some(name),
     })
 }
 
@@ -136,8 +136,8 @@ mod tests {
 
     fn mailbox(name: &str, email: &str) -> Mailbox {
         Mailbox {
-            name: name.into(),
             email: email.into(),
+            name: (!name.is_empty()).then(|| name.into()),
         }
     }
 

@@ -60,7 +60,7 @@ pub(crate) struct EmailData {
     pub track_links: Option<String>,
     pub attachments: Vec<Attachment>,
     /// The HTTP request's headers, with the token values redacted.
-    pub request_headers: Vec<(String, String)>,
+    pub request_headers: Vec<Header>,
     pub code: Option<String>,
 }
 
@@ -146,7 +146,7 @@ impl Email {
         &self.0.attachments
     }
     /// The HTTP request headers, token values replaced by `[redacted]`.
-    pub fn request_headers(&self) -> &[(String, String)] {
+    pub fn request_headers(&self) -> &[Header] {
         &self.0.request_headers
     }
     /// The one-time code: `TemplateModel.code` when present, else the one 6-digit number in
@@ -200,6 +200,16 @@ impl fmt::Display for Email {
             self.0.code.as_deref().unwrap_or("-"),
         )
     }
+}
+
+/// One HTTP header of the request that delivered a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Header {
+    /// Lower-cased header name.
+    pub name: String,
+    /// Value (lossy UTF-8); `[redacted]` for Postmark token headers.
+    pub value: String,
 }
 
 /// Finds the one-time code: `TemplateModel.code` (string or number), else the single distinct

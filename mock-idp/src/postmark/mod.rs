@@ -49,7 +49,7 @@ use serde::Deserialize;
 
 pub use address::Mailbox;
 pub use error::{ApiError, codes};
-pub use inbox::{DEFAULT_WAIT_TIMEOUT, Email, Inbox, WaitEnd, WaitError, WaitFor};
+pub use inbox::{DEFAULT_WAIT_TIMEOUT, Email, Header, Inbox, WaitEnd, WaitError, WaitFor};
 pub use message::Attachment;
 pub use send::TEST_TOKEN;
 pub use templates::{Rendered, TemplateSource, TemplateType};

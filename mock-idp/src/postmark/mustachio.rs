@@ -575,7 +575,9 @@ impl Renderer<'_> {
 
     fn write(&mut self, text: &str, escape: bool) -> Result<(), RenderError> {
         if escape {
-            html_escape::encode_quoted_attribute_to_string(text, &mut self.out);
+            // Escapes & < > " ' (as HttpUtility.HtmlEncode does, spelled as numeric entities).
+            use askama::filters::Escaper as _;
+            let _ = askama::filters::Html.write_escaped_str(&mut self.out, text);
         } else {
             self.out.push_str(text);
         }
@@ -689,11 +691,11 @@ mod tests {
         let cases: &[(&str, Escape, &str)] = &[
             ("Your code is {{code}}.", text, "Your code is 123456."),
             ("{{ code }}", text, "123456"),
-            ("{{name}}", html, "Zoë &amp; &lt;Co&gt;"),
+            ("{{name}}", html, "Zoë &#38; &#60;Co&#62;"),
             ("{{name}}", text, "Zoë & <Co>"),
             ("{{{name}}}", html, "Zoë & <Co>"),
             ("{{& name}}", html, "Zoë & <Co>"),
-            ("{{quote}}", html, "&quot;it&#x27;s&quot;"),
+            ("{{quote}}", html, "&#34;it&#39;s&#34;"),
             ("{{n}} {{f}} {{zero}}", text, "42 1.5 0"),
             ("{{yes}} {{no}}", text, "True False"),
             (
@@ -758,7 +760,7 @@ mod tests {
         let model = json!({"x": "<b>"});
         assert_eq!(
             render("{{x}}", model.clone(), Escape::Html).unwrap(),
-            "&lt;b&gt;"
+            "&#60;b&#62;"
         );
         assert_eq!(render("{{x}}", model.clone(), Escape::None).unwrap(), "<b>");
         assert_eq!(render("{{{x}}}", model, Escape::Html).unwrap(), "<b>");

@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::error::{ApiError, codes};
-use super::inbox::{EmailData, extract_code};
+use super::inbox::{EmailData, Header, extract_code};
 use super::message::{self, Content, Outgoing};
 use super::wire::{self, BatchItem, Fields, SendResult};
 use super::{PostmarkState, Server, StreamKind};
@@ -446,7 +446,7 @@ fn check_stream(server: &Server, requested: Option<&str>) -> Result<String, ApiE
 }
 
 /// The request's headers for the record, with token values replaced.
-fn redacted(headers: &HeaderMap) -> Vec<(String, String)> {
+fn redacted(headers: &HeaderMap) -> Vec<Header> {
     headers
         .iter()
         .map(|(name, value)| {
@@ -456,7 +456,7 @@ fn redacted(headers: &HeaderMap) -> Vec<(String, String)> {
             } else {
                 String::from_utf8_lossy(value.as_bytes()).into_owned()
             };
-            (name, value)
+            Header { name, value }
         })
         .collect()
 }

@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(rendered.subject.as_deref(), Some("123456 & more"));
         assert_eq!(
             rendered.html_body.as_deref(),
-            Some("<body><p>123456 &lt;a&gt;</p></body>")
+            Some("<body><p>123456 &#60;a&#62;</p></body>")
         );
         assert_eq!(rendered.text_body.as_deref(), Some("--\n123456 <a>\n--"));
         assert_eq!(templates.by_alias("code").map(|t| t.id), Some(template.id));
