@@ -167,10 +167,30 @@ pub mod codes {
     pub const JSON_REQUIRED: u32 = 409;
     /// Too many batch messages.
     pub const TOO_MANY_BATCH_MESSAGES: u32 = 410;
+    /// Messages query exception (bad or missing query parameter).
+    pub const MESSAGES_QUERY: u32 = 700;
+    /// The message does not exist.
+    pub const MESSAGE_NOT_FOUND: u32 = 701;
+    /// Template query exception (bad or missing query parameter).
+    pub const TEMPLATE_QUERY: u32 = 1100;
     /// Template not found.
     pub const TEMPLATE_NOT_FOUND: u32 = 1101;
+    /// The server's template limit would be exceeded.
+    pub const TEMPLATE_LIMIT: u32 = 1105;
     /// No template data (TemplateModel) received.
     pub const NO_TEMPLATE_DATA: u32 = 1109;
+    /// A required template field is missing.
+    pub const TEMPLATE_FIELD_MISSING: u32 = 1120;
+    /// A template field is too large.
+    pub const TEMPLATE_FIELD_TOO_LARGE: u32 = 1121;
+    /// A template field is invalid (syntax, alias format, a taken alias).
+    pub const TEMPLATE_FIELD_INVALID: u32 = 1122;
+    /// A template field is not allowed here (e.g. a Subject on a layout).
+    pub const TEMPLATE_FIELD_NOT_ALLOWED: u32 = 1123;
+    /// The layout is used by other templates.
+    pub const LAYOUT_HAS_DEPENDENTS: u32 = 1130;
+    /// A layout needs exactly one `{{{@content}}}`.
+    pub const LAYOUT_CONTENT_PLACEHOLDER: u32 = 1131;
     /// The message stream does not exist on this server.
     pub const UNKNOWN_STREAM: u32 = 1235;
     /// The stream does not support sending (an inbound stream).

@@ -62,6 +62,9 @@ pub(crate) struct EmailData {
     /// The HTTP request's headers, with the token values redacted.
     pub request_headers: Vec<Header>,
     pub code: Option<String>,
+    /// The message object as received (shown by the inbox page, not repeated in the JSON).
+    #[serde(skip)]
+    pub sent: Value,
 }
 
 impl Email {
@@ -140,6 +143,18 @@ impl Email {
     /// `TemplateModel` exactly as sent.
     pub fn template_model(&self) -> Option<&Value> {
         self.0.template_model.as_ref()
+    }
+    /// `TrackOpens` as sent.
+    pub fn track_opens(&self) -> Option<bool> {
+        self.0.track_opens
+    }
+    /// `TrackLinks` as sent.
+    pub fn track_links(&self) -> Option<&str> {
+        self.0.track_links.as_deref()
+    }
+    /// The message object exactly as the request carried it (one element of a batch).
+    pub fn sent_json(&self) -> &Value {
+        &self.0.sent
     }
     /// Attachments as sent (content in base64).
     pub fn attachments(&self) -> &[Attachment] {

@@ -27,13 +27,20 @@
 //! ```
 
 mod address;
+mod auth;
 mod error;
+mod faults;
 mod inbox;
 mod message;
+mod messages_api;
 pub mod mustachio;
+mod page;
+mod query;
 mod send;
 mod store;
 mod templates;
+mod templates_api;
+mod test_api;
 mod wire;
 
 use std::collections::HashSet;
@@ -42,22 +49,24 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::http::{Method, Uri};
+use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 pub use address::Mailbox;
+pub use auth::TEST_TOKEN;
 pub use error::{ApiError, codes};
+pub use faults::{Fault, InvalidFault};
 pub use inbox::{DEFAULT_WAIT_TIMEOUT, Email, Header, Inbox, WaitEnd, WaitError, WaitFor};
 pub use message::Attachment;
-pub use send::TEST_TOKEN;
-pub use templates::{Rendered, TemplateSource, TemplateType};
+pub use templates::{MAX_TEMPLATES, Rendered, TemplateSource, TemplateType};
 
 use crate::clock::Clock;
 use crate::fixtures;
 use crate::rng::{DEFAULT_SEED, SeededRng};
 use crate::server::{ServerHandle, Shutdown};
+use faults::Faults;
 use mustachio::Limits;
 use store::Store;
 use templates::Templates;
@@ -72,15 +81,17 @@ pub(crate) struct PostmarkState {
     server: Arc<Server>,
     templates: Arc<RwLock<Templates>>,
     store: Arc<Store>,
+    faults: Arc<Faults>,
     clock: Clock,
     rng: SeededRng,
-    #[allow(dead_code)] // ends long-polls and live streams (the read side)
+    /// Ends long-polls and live-update streams when the server stops.
     shutdown: Shutdown,
 }
 
 /// One Postmark server: its tokens, streams, sender signatures and suppressions.
 #[derive(Debug)]
 pub(crate) struct Server {
+    id: u64,
     name: String,
     tokens: Vec<String>,
     streams: Vec<Stream>,
@@ -110,6 +121,8 @@ enum StreamKind {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ServerFixture {
+    #[serde(rename = "ID")]
+    id: u64,
     name: String,
     api_tokens: Vec<String>,
     message_streams: Vec<Stream>,
@@ -197,6 +210,51 @@ impl FakePostmark {
     /// The seed of the generator behind `MessageID`s: print it to replay a run.
     pub fn seed(&self) -> u64 {
         self.state.rng.seed()
+    }
+
+    /// The inbox web page (`{base_url}/`).
+    pub fn inbox_url(&self) -> String {
+        format!("{}/", self.base_url)
+    }
+
+    /// Makes the next `n` sends fail as Postmark answers with `http_status` and `error_code`
+    /// (e.g. `503, 100` for maintenance, `422, 406` for an inactive recipient, `429, 429`,
+    /// `401, 10`), in Postmark's wording; then sends succeed again. Queues after any failures
+    /// already pending. A batch request counts as one send.
+    ///
+    /// # Panics
+    ///
+    /// If `http_status` is not an error status (400–599): a test that asks for that is wrong.
+    pub fn fail_next(&self, n: usize, http_status: u16, error_code: u32) {
+        self.fail_next_with(Fault {
+            count: n,
+            status: http_status,
+            error_code,
+            message: None,
+        });
+    }
+
+    /// Like [`fail_next`](Self::fail_next), with every detail of the failure given, including
+    /// a `Message` of your own.
+    ///
+    /// # Panics
+    ///
+    /// If the fault's status is not an error status (400–599).
+    pub fn fail_next_with(&self, fault: Fault) {
+        if let Err(invalid) = fault.validate() {
+            panic!("fail_next: {invalid}");
+        }
+        self.state.faults.push(fault);
+    }
+
+    /// The injected failures still pending.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.state.faults.pending()
+    }
+
+    /// Drops every pending injected failure.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear();
     }
 }
 
@@ -305,6 +363,7 @@ impl FakePostmarkBuilder {
             self.tokens
         };
         let server = Arc::new(Server {
+            id: fixture.id,
             name: fixture.name,
             tokens,
             streams: fixture.message_streams,
@@ -324,7 +383,7 @@ impl FakePostmarkBuilder {
         for source in fixture_templates()?.into_iter().chain(self.templates) {
             let name = source.name.clone();
             templates
-                .insert(source)
+                .create(source)
                 .map_err(|e| io::Error::other(format!("template {name:?}: {e}")))?;
         }
         let store = Arc::new(Store::new());
@@ -340,6 +399,7 @@ impl FakePostmarkBuilder {
                 server,
                 templates,
                 store,
+                faults: Arc::default(),
                 clock,
                 rng,
                 shutdown,
@@ -359,7 +419,8 @@ impl FakePostmarkBuilder {
     }
 }
 
-/// Postmark's routes. Paths match without trailing slashes (postmarker and postmark.js add them).
+/// Postmark's routes, the test API and the inbox page. Paths match without trailing slashes
+/// (postmarker and postmark.js add them).
 fn router(state: PostmarkState) -> Router {
     Router::new()
         .route("/email", post(send::email))
@@ -369,8 +430,44 @@ fn router(state: PostmarkState) -> Router {
             "/email/batchWithTemplates",
             post(send::batch_with_templates),
         )
+        .route(
+            "/templates",
+            get(templates_api::list).post(templates_api::create),
+        )
+        .route("/templates/validate", post(templates_api::validate))
+        .route(
+            "/templates/{id_or_alias}",
+            get(templates_api::get)
+                .put(templates_api::edit)
+                .delete(templates_api::delete),
+        )
+        .route("/messages/outbound", get(messages_api::search))
+        .route("/messages/outbound/{id}", get(messages_api::details))
+        .route(
+            "/messages/outbound/{id}/details",
+            get(messages_api::details),
+        )
+        .route("/messages/outbound/{id}/dump", get(messages_api::dump))
+        .route(
+            "/_inbox/messages",
+            get(test_api::messages).delete(test_api::clear),
+        )
+        .route("/_inbox/latest", get(test_api::latest))
+        .route("/_inbox/wait", get(test_api::wait))
+        .route(
+            "/_inbox/faults",
+            get(test_api::faults)
+                .post(test_api::add_fault)
+                .delete(test_api::clear_faults),
+        )
+        .route("/_inbox/events", get(test_api::events))
+        .route("/", get(page::inbox))
+        .route("/rows", get(page::rows_fragment))
+        .route("/view/{seq}", get(page::message))
+        .route("/inbox.js", get(page::script))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
 
@@ -380,6 +477,40 @@ async fn not_found(method: Method, uri: Uri) -> Response {
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     ApiError::method_not_allowed(method.as_str(), uri.path()).into_response()
+}
+
+/// Turns any error that is neither JSON nor a page (axum's own extractor rejections are plain
+/// text) into Postmark's `{ErrorCode, Message}`: clients read `ErrorCode` from every error.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_owned()
+    } else {
+        text.trim().to_owned()
+    };
+    let mut json = ApiError::new(status, u32::from(status.as_u16()), message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    json
 }
 
 #[cfg(test)]
@@ -394,7 +525,7 @@ mod tests {
         let sources = fixture_templates().unwrap();
         let mut templates = Templates::new(Limits::default());
         for source in sources {
-            templates.insert(source).unwrap();
+            templates.create(source).unwrap();
         }
         for alias in [
             "logto-sign-in",

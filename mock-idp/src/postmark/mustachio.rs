@@ -504,16 +504,134 @@ impl Template {
         Ok(renderer.out)
     }
 
-    /// Whether the template contains `{{{@content}}}` (what makes a layout a layout).
-    pub fn has_content_placeholder(&self) -> bool {
-        fn any(nodes: &[Node]) -> bool {
-            nodes.iter().any(|node| match node {
-                Node::Content => true,
-                Node::Section { body, .. } | Node::Each { body, .. } => any(body),
-                Node::Text(_) | Node::Value { .. } => false,
-            })
+    /// How many `{{{@content}}}` placeholders the template has (a layout needs exactly one).
+    pub fn content_placeholders(&self) -> usize {
+        fn count(nodes: &[Node]) -> usize {
+            nodes
+                .iter()
+                .map(|node| match node {
+                    Node::Content => 1,
+                    Node::Section { body, .. } | Node::Each { body, .. } => count(body),
+                    Node::Text(_) | Node::Value { .. } => 0,
+                })
+                .sum()
         }
-        any(&self.nodes)
+        count(&self.nodes)
+    }
+}
+
+/// The model Postmark suggests for a template (`SuggestedTemplateModel`), inferred from how
+/// each path is used, as Mustachio's `InferredTemplateModel` does: a printed value becomes
+/// `"<name>_Value"`, an `each` over nothing else `["<name>_1", "<name>_2", "<name>_3"]`, an
+/// `each` with fields `[{…}]`, and a section `{…}` of what it uses.
+#[derive(Debug, Default)]
+pub struct SuggestedModel {
+    nodes: Vec<Inferred>,
+}
+
+#[derive(Debug, Default)]
+struct Inferred {
+    key: String,
+    parent: Option<usize>,
+    children: Vec<(String, usize)>,
+    scalar: bool,
+    conditional: bool,
+    collection: bool,
+}
+
+impl SuggestedModel {
+    /// An empty model, ready to learn from one or more templates.
+    pub fn new() -> Self {
+        Self {
+            nodes: vec![Inferred::default()],
+        }
+    }
+
+    /// Records every path `template` uses.
+    pub fn learn(&mut self, template: &Template) {
+        self.walk(&template.nodes, 0);
+    }
+
+    fn walk(&mut self, nodes: &[Node], scope: usize) {
+        for node in nodes {
+            match node {
+                Node::Value { path, .. } => {
+                    let at = self.find(scope, path);
+                    self.nodes[at].scalar = true;
+                }
+                Node::Section { path, body, .. } => {
+                    let at = self.find(scope, path);
+                    self.nodes[at].conditional = true;
+                    self.walk(body, at);
+                }
+                Node::Each { path, body } => {
+                    let at = self.find(scope, path);
+                    self.nodes[at].collection = true;
+                    self.walk(body, at);
+                }
+                Node::Text(_) | Node::Content => {}
+            }
+        }
+    }
+
+    fn find(&mut self, scope: usize, path: &Path) -> usize {
+        let mut at = scope;
+        for step in &path.0 {
+            at = match step {
+                Step::Up => self.nodes[at].parent.unwrap_or(at),
+                Step::Key(key) => {
+                    let existing = self.nodes[at]
+                        .children
+                        .iter()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, i)| *i);
+                    existing.unwrap_or_else(|| {
+                        let index = self.nodes.len();
+                        self.nodes.push(Inferred {
+                            key: key.clone(),
+                            parent: Some(at),
+                            ..Inferred::default()
+                        });
+                        self.nodes[at].children.push((key.clone(), index));
+                        index
+                    })
+                }
+            };
+        }
+        at
+    }
+
+    /// The model as JSON.
+    pub fn to_value(&self) -> Value {
+        self.value_of(0)
+    }
+
+    fn value_of(&self, index: usize) -> Value {
+        let node = &self.nodes[index];
+        let children = || {
+            Value::Object(
+                node.children
+                    .iter()
+                    .map(|(key, child)| (key.clone(), self.value_of(*child)))
+                    .collect(),
+            )
+        };
+        let used = node.scalar || node.conditional || node.collection;
+        if !used {
+            children()
+        } else if node.scalar && !node.conditional && !node.collection {
+            Value::String(format!("{}_Value", node.key))
+        } else if node.collection && node.children.is_empty() {
+            Value::Array(
+                (1..=3)
+                    .map(|i| Value::String(format!("{}_{i}", node.key)))
+                    .collect(),
+            )
+        } else if node.collection {
+            Value::Array(vec![children()])
+        } else {
+            children()
+        }
     }
 }
 
@@ -770,7 +888,7 @@ mod tests {
     fn layouts_insert_content() {
         let limits = Limits::default();
         let layout = parse("<main>{{{ @content }}}</main> {{title}}", &limits).unwrap();
-        assert!(layout.has_content_placeholder());
+        assert_eq!(layout.content_placeholders(), 1);
         let out = layout
             .render_with_content(
                 &json!({"title": "T"}),
@@ -780,7 +898,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(out, "<main><p>hi</p></main> T");
-        assert!(!parse("{{x}}", &limits).unwrap().has_content_placeholder());
+        assert_eq!(parse("{{x}}", &limits).unwrap().content_placeholders(), 0);
     }
 
     #[test]
@@ -822,6 +940,30 @@ mod tests {
         ] {
             assert!(parse(good, &limits).is_ok(), "{good} should parse");
         }
+    }
+
+    #[test]
+    fn suggests_a_model_the_way_mustachio_infers_it() {
+        let limits = Limits::default();
+        let mut model = SuggestedModel::new();
+        for source in [
+            "{{code}} {{user.name}} {{#application}}{{name}}{{/application}}",
+            "{{#each tags}}{{.}}{{/each}}{{#each items}}{{title}}{{../label}}{{/each}}{{^missing}}x{{/missing}}",
+        ] {
+            model.learn(&parse(source, &limits).unwrap());
+        }
+        assert_eq!(
+            model.to_value(),
+            json!({
+                "code": "code_Value",
+                "user": {"name": "name_Value"},
+                "application": {"name": "name_Value"},
+                "tags": ["tags_1", "tags_2", "tags_3"],
+                "items": [{"title": "title_Value"}],
+                "label": "label_Value",
+                "missing": {},
+            })
+        );
     }
 
     #[test]

@@ -31,16 +31,14 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::address;
+use super::auth::Caller;
 use super::error::{ApiError, codes};
 use super::inbox::{EmailData, Header, extract_code};
 use super::message::{self, Content, Outgoing};
 use super::wire::{self, BatchItem, Fields, SendResult};
 use super::{PostmarkState, Server, StreamKind};
 
-/// The token Postmark accepts for validation-only sends.
-pub const TEST_TOKEN: &str = "POSTMARK_API_TEST";
-/// The header carrying the server token.
-pub const SERVER_TOKEN_HEADER: &str = "x-postmark-server-token";
 /// Most messages in one batch request.
 const MAX_BATCH: usize = 500;
 const MB: usize = 1024 * 1024;
@@ -66,62 +64,84 @@ impl Endpoint {
     }
 }
 
-pub(crate) async fn email(state: State<PostmarkState>, headers: HeaderMap, body: Body) -> Response {
-    send(state, Endpoint::Email, headers, body).await
+pub(crate) async fn email(
+    state: State<PostmarkState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    send(state, Endpoint::Email, caller, headers, body).await
 }
 
-pub(crate) async fn batch(state: State<PostmarkState>, headers: HeaderMap, body: Body) -> Response {
-    send(state, Endpoint::Batch, headers, body).await
+pub(crate) async fn batch(
+    state: State<PostmarkState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    send(state, Endpoint::Batch, caller, headers, body).await
 }
 
 pub(crate) async fn with_template(
     state: State<PostmarkState>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    send(state, Endpoint::WithTemplate, headers, body).await
+    send(state, Endpoint::WithTemplate, caller, headers, body).await
 }
 
 pub(crate) async fn batch_with_templates(
     state: State<PostmarkState>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    send(state, Endpoint::BatchWithTemplates, headers, body).await
+    send(state, Endpoint::BatchWithTemplates, caller, headers, body).await
 }
 
 async fn send(
     State(state): State<PostmarkState>,
     endpoint: Endpoint,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match handle(&state, endpoint, &headers, body).await {
+    match handle(&state, endpoint, caller, &headers, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-/// Who is sending: a configured server, or the validation-only test token.
-enum Sender<'a> {
-    Server(&'a Server),
-    TestToken,
-}
-
+/// Check 1 ran in the [`Caller`] extractor; injected faults come right after it.
 async fn handle(
     state: &PostmarkState,
     endpoint: Endpoint,
+    caller: Caller,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let sender = authenticate(state, headers)?;
+    let body = if state.faults.any() {
+        // Read first, so an injected 406 can name the recipients as Postmark does.
+        let bytes = read_body(body, endpoint.limit_mb()).await;
+        let recipients = || bytes.as_deref().map(recipients_in).unwrap_or_default();
+        if let Some(failure) = state.faults.take(recipients) {
+            return Err(failure);
+        }
+        Ok(bytes)
+    } else {
+        Err(body)
+    };
     require_json(headers)?;
-    let bytes = read_body(body, endpoint.limit_mb()).await?;
+    let bytes = match body {
+        Ok(read) => read?,
+        Err(body) => read_body(body, endpoint.limit_mb()).await?,
+    };
     let value: Value = serde_json::from_slice(&bytes).map_err(ApiError::invalid_json)?;
 
     if !endpoint.batch() {
-        let outgoing = message::read(value, endpoint.templated())?;
-        let result = deliver(state, &sender, headers, outgoing)?;
+        let outgoing = message::read(value.clone(), endpoint.templated())?;
+        let result = deliver(state, caller, headers, outgoing, value)?;
         return Ok(axum::Json(result).into_response());
     }
 
@@ -135,8 +155,8 @@ async fn handle(
     let results: Vec<Result<SendResult, ApiError>> = items
         .into_iter()
         .map(|item| {
-            message::read(item, endpoint.templated())
-                .and_then(|outgoing| deliver(state, &sender, headers, outgoing))
+            message::read(item.clone(), endpoint.templated())
+                .and_then(|outgoing| deliver(state, caller, headers, outgoing, item))
         })
         .collect();
     let body: Vec<BatchItem<'_>> = results
@@ -149,24 +169,29 @@ async fn handle(
     Ok(axum::Json(body).into_response())
 }
 
-/// Check 1: the server token (header name and value are case-insensitive, as Postmark says).
-fn authenticate<'a>(state: &'a PostmarkState, headers: &HeaderMap) -> Result<Sender<'a>, ApiError> {
-    let Some(value) = headers.get(SERVER_TOKEN_HEADER) else {
-        return Err(ApiError::missing_token());
+/// The `To` addresses of a send body, best effort (for the wording of an injected 406).
+fn recipients_in(bytes: &[u8]) -> Vec<String> {
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        return Vec::new();
     };
-    let token = value.to_str().map(str::trim).unwrap_or_default();
-    if token.eq_ignore_ascii_case(TEST_TOKEN) {
-        return Ok(Sender::TestToken);
-    }
-    if state
-        .server
-        .tokens
-        .iter()
-        .any(|known| known.eq_ignore_ascii_case(token))
-    {
-        return Ok(Sender::Server(&state.server));
-    }
-    Err(ApiError::invalid_token())
+    let messages = match value {
+        Value::Array(items) => items,
+        Value::Object(map) => {
+            let wrapped = map
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("messages"))
+                .and_then(|(_, value)| value.as_array().cloned());
+            wrapped.unwrap_or_else(|| vec![Value::Object(map)])
+        }
+        _ => Vec::new(),
+    };
+    messages
+        .into_iter()
+        .filter_map(|message| Fields::new(message, "the message").ok())
+        .filter_map(|fields| fields.string("To").ok().flatten())
+        .flat_map(|to| address::parse_list(&to).unwrap_or_default())
+        .map(|mailbox| mailbox.email)
+        .collect()
 }
 
 /// Check 2: `Content-Type` must be JSON; `Accept` may be absent, but if present must allow JSON.
@@ -238,16 +263,18 @@ fn batch_items(value: Value, endpoint: Endpoint) -> Result<Vec<Value>, ApiError>
 /// Checks 7–10, then stores the message (unless it came with the test token).
 fn deliver(
     state: &PostmarkState,
-    sender: &Sender<'_>,
+    caller: Caller,
     headers: &HeaderMap,
     outgoing: Outgoing,
+    sent: Value,
 ) -> Result<SendResult, ApiError> {
-    let Sender::Server(server) = sender else {
+    if caller == Caller::TestToken {
         if let Content::Template { model: None, .. } = &outgoing.content {
             return Err(no_template_model());
         }
         return Ok(accepted(state, outgoing.to_raw, "Test job accepted"));
-    };
+    }
+    let server = &*state.server;
     check_sender(server, &outgoing)?;
     check_suppressions(server, &outgoing)?;
     let rendered = render(state, &outgoing.content)?;
@@ -289,6 +316,7 @@ fn deliver(
             attachments: outgoing.attachments,
             request_headers,
             code,
+            sent,
         }
     });
     Ok(result)
@@ -341,13 +369,19 @@ fn check_suppressions(server: &Server, outgoing: &Outgoing) -> Result<(), ApiErr
     }
     Err(ApiError::unprocessable(
         codes::INACTIVE_RECIPIENT,
-        format!(
-            "You tried to send to a recipient that has been marked as inactive. Found inactive \
-             addresses: {}. Inactive recipients are ones that have generated a hard bounce, a \
-             spam complaint, or a manual suppression.",
-            inactive.join(", ")
-        ),
+        inactive_message(&inactive),
     ))
+}
+
+/// Postmark's 406 wording (postmark.js parses the addresses back out of it).
+pub(crate) fn inactive_message(addresses: &[impl AsRef<str>]) -> String {
+    let list: Vec<&str> = addresses.iter().map(AsRef::as_ref).collect();
+    format!(
+        "You tried to send to a recipient that has been marked as inactive. Found inactive \
+         addresses: {}. Inactive recipients are ones that have generated a hard bounce, a spam \
+         complaint, or a manual suppression.",
+        list.join(", ")
+    )
 }
 
 /// What a send puts in the store besides the message's own fields.
@@ -402,11 +436,7 @@ fn render(state: &PostmarkState, content: &Content) -> Result<RenderedContent, A
     let Some(model) = model else {
         return Err(no_template_model());
     };
-    let layout = template
-        .source
-        .layout_template
-        .as_deref()
-        .and_then(|alias| templates.by_alias(alias));
+    let layout = templates.layout_of(&template);
     let rendered = template
         .render(model, layout.as_deref(), templates.limits())
         .map_err(|error| {

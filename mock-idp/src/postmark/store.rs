@@ -21,6 +21,8 @@ pub(crate) struct Store {
 struct Inner {
     messages: Vec<Email>,
     last_seq: u64,
+    /// How many clears happened: lets live views notice one.
+    clears: u64,
     closed: bool,
 }
 
@@ -88,10 +90,30 @@ impl Store {
         self.lock().last_seq
     }
 
-    /// Forgets every message; sequence numbers keep growing.
-    pub(crate) fn clear(&self) {
-        self.lock().messages.clear();
+    /// Forgets every message (returns how many); sequence numbers keep growing.
+    pub(crate) fn clear(&self) -> usize {
+        let cleared = {
+            let mut inner = self.lock();
+            inner.clears += 1;
+            std::mem::take(&mut inner.messages).len()
+        };
         self.changed.send_replace(());
+        cleared
+    }
+
+    /// How many clears happened so far.
+    pub(crate) fn clears(&self) -> u64 {
+        self.lock().clears
+    }
+
+    /// The message with sequence number `seq`, if still kept.
+    pub(crate) fn get(&self, seq: u64) -> Option<Email> {
+        let inner = self.lock();
+        inner
+            .messages
+            .binary_search_by_key(&seq, Email::seq)
+            .ok()
+            .map(|i| inner.messages[i].clone())
     }
 
     /// Marks the store closed (its server is gone): waiters stop waiting.

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::mustachio::{self, Escape, Limits, ParseError, RenderError};
+use super::error::{ApiError, codes};
+use super::mustachio::{self, Escape, Limits, ParseError, RenderError, SuggestedModel};
 
 /// First id given to a stored template; later ones count up from it.
 const FIRST_TEMPLATE_ID: u64 = 1_000_001;
@@ -112,6 +113,36 @@ impl StoredTemplate {
         })
     }
 
+    /// Teaches `model` every path this template uses (for `SuggestedTemplateModel`).
+    pub fn learn(&self, model: &mut SuggestedModel) {
+        for part in [&self.subject, &self.html_body, &self.text_body]
+            .into_iter()
+            .flatten()
+        {
+            model.learn(part);
+        }
+    }
+
+    /// Renders this layout's `HtmlBody` (or, for any other `part`, its `TextBody`) around
+    /// `content`; a layout without that part leaves the content as it is.
+    pub fn render_part(
+        &self,
+        part: &str,
+        model: &Value,
+        content: &str,
+        limits: &Limits,
+    ) -> Result<String, RenderError> {
+        let (template, escape) = if part == "HtmlBody" {
+            (&self.html_body, Escape::Html)
+        } else {
+            (&self.text_body, Escape::None)
+        };
+        match template {
+            Some(layout) => layout.render_with_content(model, escape, limits, Some(content)),
+            None => Ok(content.to_owned()),
+        }
+    }
+
     /// Renders subject, HTML and text with `model`; `layout` wraps the bodies when given.
     pub fn render(
         &self,
@@ -142,6 +173,11 @@ impl StoredTemplate {
     }
 }
 
+/// Postmark's limit of templates per server.
+pub const MAX_TEMPLATES: usize = 100;
+/// Largest Subject, HtmlBody or TextBody of a template, in bytes.
+const MAX_FIELD_BYTES: usize = 5 * 1024 * 1024;
+
 /// The templates of one Postmark server.
 #[derive(Debug)]
 pub struct Templates {
@@ -160,15 +196,65 @@ impl Templates {
         }
     }
 
-    /// Stores a template under the next id.
-    pub fn insert(
-        &mut self,
-        source: TemplateSource,
-    ) -> Result<Arc<StoredTemplate>, InvalidTemplate> {
-        let stored = Arc::new(StoredTemplate::parse(self.next_id, source, &self.limits)?);
+    /// Stores a new template under the next id, if it follows Postmark's rules.
+    pub fn create(&mut self, source: TemplateSource) -> Result<Arc<StoredTemplate>, ApiError> {
+        if self.by_id.len() >= MAX_TEMPLATES {
+            return Err(ApiError::unprocessable(
+                codes::TEMPLATE_LIMIT,
+                format!("This server already has {MAX_TEMPLATES} templates, Postmark's limit."),
+            ));
+        }
+        let stored = Arc::new(self.check(self.next_id, source)?);
         self.by_id.insert(stored.id, stored.clone());
         self.next_id += 1;
         Ok(stored)
+    }
+
+    /// Replaces template `id` with `source` (already merged with what was kept).
+    pub fn replace(
+        &mut self,
+        id: u64,
+        source: TemplateSource,
+    ) -> Result<Arc<StoredTemplate>, ApiError> {
+        let Some(current) = self.by_id.get(&id) else {
+            return Err(not_found(&id.to_string()));
+        };
+        if current.source.template_type != source.template_type {
+            return Err(ApiError::unprocessable(
+                codes::TEMPLATE_FIELD_NOT_ALLOWED,
+                "The TemplateType of a template cannot be changed.",
+            ));
+        }
+        if current.source.alias != source.alias && !self.dependents(current).is_empty() {
+            return Err(ApiError::unprocessable(
+                codes::LAYOUT_HAS_DEPENDENTS,
+                "This layout's alias cannot change while templates use it.",
+            ));
+        }
+        let stored = Arc::new(self.check(id, source)?);
+        self.by_id.insert(id, stored.clone());
+        Ok(stored)
+    }
+
+    /// Deletes template `id`; a layout still used by templates stays.
+    pub fn remove(&mut self, id: u64) -> Result<Arc<StoredTemplate>, ApiError> {
+        let Some(current) = self.by_id.get(&id) else {
+            return Err(not_found(&id.to_string()));
+        };
+        let dependents = self.dependents(current);
+        if !dependents.is_empty() {
+            return Err(ApiError::unprocessable(
+                codes::LAYOUT_HAS_DEPENDENTS,
+                format!(
+                    "This layout is used by {} template(s) ({}); change their LayoutTemplate first.",
+                    dependents.len(),
+                    dependents.join(", ")
+                ),
+            ));
+        }
+        self.by_id
+            .remove(&id)
+            .ok_or_else(|| not_found(&id.to_string()))
     }
 
     /// The template with this id.
@@ -184,10 +270,162 @@ impl Templates {
             .cloned()
     }
 
+    /// `GET /templates/{idOrAlias}`: a number is an id, anything else an alias.
+    pub fn find(&self, id_or_alias: &str) -> Option<Arc<StoredTemplate>> {
+        match id_or_alias.parse::<u64>() {
+            Ok(id) => self.by_id(id),
+            Err(_) => self.by_alias(id_or_alias),
+        }
+    }
+
+    /// The layout `template` renders into, if it names one.
+    pub fn layout_of(&self, template: &StoredTemplate) -> Option<Arc<StoredTemplate>> {
+        let alias = template.source.layout_template.as_deref()?;
+        self.by_alias(alias)
+            .filter(|layout| layout.source.template_type == TemplateType::Layout)
+    }
+
+    /// Every template, by id.
+    pub fn list(&self) -> impl Iterator<Item = &Arc<StoredTemplate>> {
+        self.by_id.values()
+    }
+
     /// The rendering limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
+
+    /// Names of the templates that use `layout`.
+    fn dependents(&self, layout: &StoredTemplate) -> Vec<String> {
+        let Some(alias) = layout.source.alias.as_deref() else {
+            return Vec::new();
+        };
+        self.by_id
+            .values()
+            .filter(|t| t.source.layout_template.as_deref() == Some(alias))
+            .map(|t| t.source.name.clone())
+            .collect()
+    }
+
+    /// Postmark's rules for a template, then parsing. `id` is the id it will have.
+    fn check(&self, id: u64, source: TemplateSource) -> Result<StoredTemplate, ApiError> {
+        check_fields(&source)?;
+        if let Some(alias) = &source.alias
+            && self.by_alias(alias).is_some_and(|other| other.id != id)
+        {
+            return Err(ApiError::unprocessable(
+                codes::TEMPLATE_FIELD_INVALID,
+                format!("The alias '{alias}' is already used by another template on this server."),
+            ));
+        }
+        if let Some(layout) = &source.layout_template {
+            let is_layout = self
+                .by_alias(layout)
+                .is_some_and(|t| t.source.template_type == TemplateType::Layout);
+            if !is_layout {
+                return Err(ApiError::unprocessable(
+                    codes::TEMPLATE_NOT_FOUND,
+                    format!("The LayoutTemplate '{layout}' is not a layout on this server."),
+                ));
+            }
+        }
+        let stored = StoredTemplate::parse(id, source, &self.limits).map_err(|invalid| {
+            ApiError::unprocessable(codes::TEMPLATE_FIELD_INVALID, invalid.to_string())
+        })?;
+        if stored.source.template_type == TemplateType::Layout {
+            for (field, part) in [
+                ("HtmlBody", &stored.html_body),
+                ("TextBody", &stored.text_body),
+            ] {
+                if part.as_ref().is_some_and(|t| t.content_placeholders() != 1) {
+                    return Err(ApiError::unprocessable(
+                        codes::LAYOUT_CONTENT_PLACEHOLDER,
+                        format!(
+                            "A layout's {field} must contain {{{{{{@content}}}}}} exactly once."
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(stored)
+    }
+}
+
+/// Field rules that need no other template: required, allowed, sizes, alias format.
+fn check_fields(source: &TemplateSource) -> Result<(), ApiError> {
+    let missing =
+        |what: &str| ApiError::unprocessable(codes::TEMPLATE_FIELD_MISSING, what.to_owned());
+    let not_allowed =
+        |what: &str| ApiError::unprocessable(codes::TEMPLATE_FIELD_NOT_ALLOWED, what.to_owned());
+    if source.name.trim().is_empty() {
+        return Err(missing("The 'Name' field is required."));
+    }
+    if source.html_body.is_none() && source.text_body.is_none() {
+        return Err(missing("Provide an HtmlBody, a TextBody, or both."));
+    }
+    match source.template_type {
+        TemplateType::Standard => {
+            if source.subject.is_none() {
+                return Err(missing(
+                    "The 'Subject' field is required for a standard template.",
+                ));
+            }
+        }
+        TemplateType::Layout => {
+            if source.alias.is_none() {
+                return Err(missing(
+                    "A layout needs an 'Alias': templates name their layout by it.",
+                ));
+            }
+            if source.subject.is_some() {
+                return Err(not_allowed("A layout has no 'Subject'."));
+            }
+            if source.layout_template.is_some() {
+                return Err(not_allowed(
+                    "A layout cannot have a 'LayoutTemplate' of its own.",
+                ));
+            }
+        }
+    }
+    for (field, value) in [
+        ("Subject", &source.subject),
+        ("HtmlBody", &source.html_body),
+        ("TextBody", &source.text_body),
+    ] {
+        if value.as_ref().is_some_and(|v| v.len() > MAX_FIELD_BYTES) {
+            return Err(ApiError::unprocessable(
+                codes::TEMPLATE_FIELD_TOO_LARGE,
+                format!("The '{field}' field is larger than 5 MB."),
+            ));
+        }
+    }
+    if let Some(alias) = &source.alias
+        && !valid_alias(alias)
+    {
+        return Err(ApiError::unprocessable(
+            codes::TEMPLATE_FIELD_INVALID,
+            format!(
+                "The alias '{alias}' is invalid: use letters, digits, '.', '-' and '_', starting \
+                 with a letter."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Postmark's alias rule: letters, digits, `.`, `-`, `_`, starting with a letter.
+pub fn valid_alias(alias: &str) -> bool {
+    let mut chars = alias.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// 1101 for a template that is not on this server.
+pub fn not_found(id_or_alias: &str) -> ApiError {
+    ApiError::unprocessable(
+        codes::TEMPLATE_NOT_FOUND,
+        format!("The template '{id_or_alias}' was not found on this server."),
+    )
 }
 
 #[cfg(test)]
@@ -199,7 +437,7 @@ mod tests {
     fn renders_a_template_inside_its_layout() {
         let mut templates = Templates::new(Limits::default());
         let layout = templates
-            .insert(TemplateSource {
+            .create(TemplateSource {
                 name: "Base".into(),
                 alias: Some("base".into()),
                 html_body: Some("<body>{{{@content}}}</body>".into()),
@@ -209,7 +447,7 @@ mod tests {
             })
             .unwrap();
         let template = templates
-            .insert(TemplateSource {
+            .create(TemplateSource {
                 name: "Code".into(),
                 alias: Some("code".into()),
                 subject: Some("{{code}} & more".into()),
@@ -241,16 +479,125 @@ mod tests {
     fn refuses_a_template_that_does_not_parse() {
         let mut templates = Templates::new(Limits::default());
         let err = templates
-            .insert(TemplateSource {
+            .create(TemplateSource {
                 name: "Broken".into(),
+                subject: Some("s".into()),
                 html_body: Some("{{#open}}".into()),
                 ..TemplateSource::default()
             })
             .unwrap_err();
-        assert_eq!(err.field, "HtmlBody");
+        assert_eq!(err.code, codes::TEMPLATE_FIELD_INVALID);
+        assert!(err.message.contains("HtmlBody"), "{}", err.message);
         assert!(
             templates.by_id(FIRST_TEMPLATE_ID).is_none(),
             "nothing half-stored"
         );
+    }
+
+    #[test]
+    fn enforces_postmarks_template_rules() {
+        let mut templates = Templates::new(Limits::default());
+        let standard = |alias: &str| TemplateSource {
+            name: "T".into(),
+            alias: Some(alias.into()),
+            subject: Some("s".into()),
+            text_body: Some("t".into()),
+            ..TemplateSource::default()
+        };
+        let layout = |alias: &str, body: &str| TemplateSource {
+            name: "L".into(),
+            alias: Some(alias.into()),
+            html_body: Some(body.into()),
+            template_type: TemplateType::Layout,
+            ..TemplateSource::default()
+        };
+        let code =
+            |r: Result<Arc<StoredTemplate>, ApiError>| r.map(|_| 0).unwrap_or_else(|e| e.code);
+        assert_eq!(
+            code(templates.create(standard("1bad"))),
+            codes::TEMPLATE_FIELD_INVALID
+        );
+        assert_eq!(code(templates.create(standard("ok.alias-1_x"))), 0);
+        assert_eq!(
+            code(templates.create(standard("ok.alias-1_x"))),
+            codes::TEMPLATE_FIELD_INVALID
+        );
+        let no_subject = TemplateSource {
+            subject: None,
+            ..standard("other")
+        };
+        assert_eq!(
+            code(templates.create(no_subject)),
+            codes::TEMPLATE_FIELD_MISSING
+        );
+        assert_eq!(
+            code(templates.create(layout("base", "no placeholder"))),
+            codes::LAYOUT_CONTENT_PLACEHOLDER
+        );
+        assert_eq!(
+            code(templates.create(layout("base", "{{{@content}}}{{{@content}}}"))),
+            codes::LAYOUT_CONTENT_PLACEHOLDER
+        );
+        let with_subject = TemplateSource {
+            subject: Some("s".into()),
+            ..layout("base", "{{{@content}}}")
+        };
+        assert_eq!(
+            code(templates.create(with_subject)),
+            codes::TEMPLATE_FIELD_NOT_ALLOWED
+        );
+        let base = templates
+            .create(layout("base", "<main>{{{@content}}}</main>"))
+            .unwrap();
+        let missing_layout = TemplateSource {
+            layout_template: Some("nope".into()),
+            ..standard("uses-nope")
+        };
+        assert_eq!(
+            code(templates.create(missing_layout)),
+            codes::TEMPLATE_NOT_FOUND
+        );
+        let child = TemplateSource {
+            layout_template: Some("base".into()),
+            ..standard("child")
+        };
+        let child = templates.create(child).unwrap();
+        assert_eq!(
+            templates.remove(base.id).unwrap_err().code,
+            codes::LAYOUT_HAS_DEPENDENTS
+        );
+        let as_layout = TemplateSource {
+            template_type: TemplateType::Layout,
+            ..child.source.clone()
+        };
+        assert_eq!(
+            templates.replace(child.id, as_layout).unwrap_err().code,
+            codes::TEMPLATE_FIELD_NOT_ALLOWED
+        );
+        templates.remove(child.id).unwrap();
+        templates.remove(base.id).unwrap();
+        assert!(templates.find("base").is_none());
+    }
+
+    #[test]
+    fn a_server_holds_at_most_100_templates() {
+        let mut templates = Templates::new(Limits::default());
+        for i in 0..MAX_TEMPLATES {
+            templates
+                .create(TemplateSource {
+                    name: format!("T{i}"),
+                    subject: Some("s".into()),
+                    text_body: Some("t".into()),
+                    ..TemplateSource::default()
+                })
+                .unwrap();
+        }
+        let over = templates.create(TemplateSource {
+            name: "one too many".into(),
+            subject: Some("s".into()),
+            text_body: Some("t".into()),
+            ..TemplateSource::default()
+        });
+        assert_eq!(over.unwrap_err().code, codes::TEMPLATE_LIMIT);
     }
 }
