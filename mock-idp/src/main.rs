@@ -83,6 +83,11 @@ async fn run_postmark(args: PostmarkArgs) -> std::io::Result<()> {
     let postmark = builder.start().await?;
     println!("fake Postmark is running (Ctrl-C stops it)");
     println!("  API          {}", postmark.base_url());
+    println!("  inbox        {}", postmark.inbox_url());
+    println!(
+        "  wait API     {}/_inbox/wait?to=ADDRESS&after=SEQ",
+        postmark.base_url()
+    );
     println!("  server token {}", postmark.server_tokens().join(", "));
     println!("  seed         {}", postmark.seed());
     println!(

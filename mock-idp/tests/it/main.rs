@@ -3,7 +3,12 @@
 
 mod postmark_clients;
 mod postmark_errors;
+mod postmark_faults;
 mod postmark_inbox;
+mod postmark_messages;
+mod postmark_page;
 mod postmark_robustness;
 mod postmark_send;
+mod postmark_templates;
+mod postmark_test_api;
 mod support;

@@ -1,60 +1,19 @@
 //! An independent client, the `postmark` crate from crates.io, against the fake.
 //!
-//! The crate's own `reqwest` feature is not used: its `Client` trait is implemented here over
-//! our reqwest, the way any user could plug in their own HTTP stack.
+//! The crate's own `reqwest` feature is not used: its `Client` trait is implemented over our
+//! reqwest (`support::CrateClient`), the way any user could plug in their own HTTP stack.
 
-use async_trait::async_trait;
-use bytes::Bytes;
 use postmark::api::Body;
 use postmark::api::email::{
     SendEmailBatchWithTemplatesRequest, SendEmailRequest, SendEmailWithTemplateRequest,
     TemplateModel,
 };
-use postmark::{Client, Query, QueryError};
+use postmark::{Query, QueryError};
 
-use crate::support::Api;
+use crate::support::{Api, CrateClient};
 
-/// A `postmark::Client` over reqwest 0.13.
-struct FakeClient {
-    http: reqwest::Client,
-    base_url: String,
-    token: String,
-}
-
-#[async_trait]
-impl Client for FakeClient {
-    type Error = reqwest::Error;
-
-    async fn execute(
-        &self,
-        req: http::Request<Bytes>,
-    ) -> Result<http::Response<Bytes>, Self::Error> {
-        let (parts, body) = req.into_parts();
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let response = self
-            .http
-            .request(parts.method, format!("{}{path}", self.base_url))
-            .headers(parts.headers)
-            .header("X-Postmark-Server-Token", &self.token)
-            .body(body)
-            .send()
-            .await?;
-        let mut builder = http::Response::builder().status(response.status());
-        for (name, value) in response.headers() {
-            builder = builder.header(name, value);
-        }
-        Ok(builder
-            .body(response.bytes().await?)
-            .expect("a valid response"))
-    }
-}
-
-fn client(api: &Api, token: &str) -> FakeClient {
-    FakeClient {
-        http: reqwest::Client::new(),
-        base_url: api.postmark.base_url().to_owned(),
-        token: token.to_owned(),
-    }
+fn client(api: &Api, token: &str) -> CrateClient {
+    CrateClient::new(api, token)
 }
 
 fn model(code: &str) -> TemplateModel {

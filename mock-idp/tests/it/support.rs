@@ -135,3 +135,81 @@ pub fn templated(to: &str, code: &str) -> Value {
         "TemplateModel": {"code": code, "locale": "en", "application": {"name": "Sample <App>"}},
     })
 }
+
+impl Api {
+    /// GETs with the server token, as Postmark's read APIs need it.
+    pub async fn get_authed(&self, path: &str) -> Reply {
+        let response = self
+            .http
+            .get(self.url(path))
+            .header("X-Postmark-Server-Token", self.postmark.server_token())
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        Reply::from(response).await
+    }
+
+    /// Sends `method` with a JSON body and the server token.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .header("X-Postmark-Server-Token", self.postmark.server_token())
+            .header("Accept", "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Reply::from(request.send().await.unwrap()).await
+    }
+
+    /// Sends a plain message and returns its answer.
+    pub async fn send(&self, message: &Value) -> Value {
+        self.post("/email", message).await.assert_sent()
+    }
+}
+
+/// The `postmark` crate's `Client` trait over our reqwest (not its reqwest feature).
+pub struct CrateClient {
+    http: reqwest::Client,
+    base_url: String,
+    token: String,
+}
+
+impl CrateClient {
+    pub fn new(api: &Api, token: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base_url: api.postmark.base_url().to_owned(),
+            token: token.to_owned(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl postmark::Client for CrateClient {
+    type Error = reqwest::Error;
+
+    async fn execute(
+        &self,
+        req: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, Self::Error> {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let response = self
+            .http
+            .request(parts.method, format!("{}{path}", self.base_url))
+            .headers(parts.headers)
+            .header("X-Postmark-Server-Token", &self.token)
+            .body(body)
+            .send()
+            .await?;
+        let mut builder = http::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            builder = builder.header(name, value);
+        }
+        Ok(builder
+            .body(response.bytes().await?)
+            .expect("a valid response"))
+    }
+}

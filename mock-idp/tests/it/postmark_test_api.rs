@@ -1,0 +1,261 @@
+//! The /_inbox/ test API over HTTP: list, latest, the long-poll wait, clear, events.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{Api, plain};
+
+fn with_code(to: &str, code: &str) -> Value {
+    let mut message = plain(to);
+    message["TextBody"] = json!(format!("Your code is {code}."));
+    message["HtmlBody"] = Value::Null;
+    message
+}
+
+#[tokio::test]
+async fn the_list_carries_seq_and_code_and_filters() {
+    let api = Api::start().await;
+    api.send(&with_code("alice@example.com", "111111")).await;
+    let mut tagged = with_code("bob@example.com", "222222");
+    tagged["Tag"] = json!("otp");
+    api.send(&tagged).await;
+    api.post(
+        "/email/withTemplate",
+        &crate::support::templated("carol@example.com", "333333"),
+    )
+    .await
+    .assert_sent();
+
+    let all = api.get("/_inbox/messages").await.json();
+    assert_eq!(all["Cursor"], 3);
+    let first = &all["Messages"][0];
+    assert_eq!(first["Seq"], 1);
+    assert_eq!(first["Code"], "111111");
+    assert_eq!(
+        first["To"],
+        json!([{"Email": "alice@example.com", "Name": null}])
+    );
+    let codes = |v: &Value| -> Vec<String> {
+        v["Messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        codes(&api.get("/_inbox/messages?to=BOB@example.com").await.json()),
+        ["222222"]
+    );
+    assert_eq!(
+        codes(&api.get("/_inbox/messages?after=1").await.json()),
+        ["222222", "333333"]
+    );
+    assert_eq!(
+        codes(&api.get("/_inbox/messages?tag=otp").await.json()),
+        ["222222"]
+    );
+    assert_eq!(
+        codes(
+            &api.get("/_inbox/messages?template=logto-sign-in")
+                .await
+                .json()
+        ),
+        ["333333"]
+    );
+    api.get("/_inbox/messages?after=x")
+        .await
+        .assert_error(400, 400);
+}
+
+#[tokio::test]
+async fn latest_is_the_newest_to_a_recipient() {
+    let api = Api::start().await;
+    api.get("/_inbox/latest").await.assert_error(400, 400);
+    api.get("/_inbox/latest?to=alice@example.com")
+        .await
+        .assert_error(404, 404);
+    for code in ["111111", "222222"] {
+        api.send(&with_code("alice@example.com", code)).await;
+    }
+    assert_eq!(
+        api.get("/_inbox/latest?to=alice@example.com").await.json()["Code"],
+        "222222"
+    );
+}
+
+#[tokio::test]
+async fn a_wait_returns_a_message_delivered_before_the_call() {
+    let api = Api::start().await;
+    api.send(&with_code("alice@example.com", "111111")).await;
+    let mail = api.get("/_inbox/wait?to=alice@example.com").await.json();
+    assert_eq!(
+        (mail["Seq"].as_u64(), mail["Code"].as_str()),
+        (Some(1), Some("111111"))
+    );
+}
+
+#[tokio::test]
+async fn a_wait_answers_when_the_message_arrives() {
+    let api = Api::start().await;
+    let cursor = api.get("/_inbox/messages").await.json()["Cursor"]
+        .as_u64()
+        .unwrap();
+    let url = api.url(&format!(
+        "/_inbox/wait?to=alice@example.com&after={cursor}&timeout_ms=30000"
+    ));
+    let waiting = tokio::spawn(api.http.get(url).send());
+    // The wait is pending on the server; now the mail goes out.
+    api.send(&with_code("alice@example.com", "424242")).await;
+    let response = waiting.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let mail: Value = response.json().await.unwrap();
+    assert_eq!(mail["Code"], "424242");
+}
+
+#[tokio::test]
+async fn a_wait_never_returns_a_message_at_or_below_after() {
+    let api = Api::start().await;
+    api.send(&with_code("alice@example.com", "111111")).await;
+    api.send(&with_code("alice@example.com", "222222")).await;
+    let second = api
+        .get("/_inbox/wait?to=alice@example.com&after=1")
+        .await
+        .json();
+    assert_eq!(second["Code"], "222222");
+    let reply = api
+        .get("/_inbox/wait?to=alice@example.com&after=2&timeout_ms=150")
+        .await;
+    assert_eq!(reply.status, 408, "{reply:?}");
+}
+
+#[tokio::test]
+async fn a_timed_out_wait_is_408_listing_what_did_arrive() {
+    let api = Api::start().await;
+    api.send(&with_code("bob@example.com", "999999")).await;
+    let reply = api
+        .get("/_inbox/wait?to=alice@example.com&timeout_ms=100")
+        .await;
+    assert_eq!(reply.status, 408);
+    let body = reply.json();
+    assert_eq!(body["ErrorCode"], 408);
+    assert!(
+        body["Message"]
+            .as_str()
+            .unwrap()
+            .contains("alice@example.com")
+    );
+    assert_eq!(body["Arrived"][0]["Code"], "999999");
+    api.get("/_inbox/wait?timeout_ms=10")
+        .await
+        .assert_error(400, 400);
+    api.get("/_inbox/wait?to=a@example.com&timeout_ms=999999999")
+        .await
+        .assert_error(400, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_waits_each_get_their_own_message() {
+    let api = Api::start().await;
+    let mut waits = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let request = api.http.get(api.url(&format!(
+            "/_inbox/wait?to=user{i}@example.com&timeout_ms=30000"
+        )));
+        waits.spawn(async move {
+            (
+                i,
+                request.send().await.unwrap().json::<Value>().await.unwrap(),
+            )
+        });
+    }
+    let messages: Vec<Value> = (0..50)
+        .map(|i| with_code(&format!("user{i}@example.com"), &format!("{:06}", i)))
+        .collect();
+    let results = api.post("/email/batch", &json!(messages)).await.json();
+    assert_eq!(results.as_array().unwrap().len(), 50);
+    while let Some(done) = waits.join_next().await {
+        let (i, mail) = done.unwrap();
+        assert_eq!(mail["Code"], format!("{:06}", i));
+        assert_eq!(mail["To"][0]["Email"], format!("user{i}@example.com"));
+    }
+}
+
+#[tokio::test]
+async fn clearing_forgets_messages_but_sequence_numbers_keep_growing() {
+    let api = Api::start().await;
+    api.send(&with_code("alice@example.com", "111111")).await;
+    let cleared = api
+        .call(reqwest::Method::DELETE, "/_inbox/messages", None)
+        .await
+        .json();
+    assert_eq!(cleared, json!({"Cleared": 1, "Cursor": 1}));
+    assert_eq!(
+        api.get("/_inbox/messages").await.json()["Messages"],
+        json!([])
+    );
+    api.send(&with_code("alice@example.com", "222222")).await;
+    let mail = api.get("/_inbox/wait?to=alice@example.com").await.json();
+    assert_eq!(
+        (mail["Seq"].as_u64(), mail["Code"].as_str()),
+        (Some(2), Some("222222"))
+    );
+}
+
+#[tokio::test]
+async fn the_event_stream_announces_new_messages() {
+    let api = Api::start().await;
+    let mut events = api
+        .http
+        .get(api.url("/_inbox/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    api.send(&with_code("alice@example.com", "515151")).await;
+    let mut seen = String::new();
+    while !seen.contains("515151") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), events.chunk())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: message"), "{seen}");
+    assert!(seen.contains("id: 1"), "{seen}");
+}
+
+#[tokio::test]
+async fn dropping_the_fake_ends_open_streams_and_pending_waits() {
+    let api = Api::start().await;
+    let address = api.postmark.address();
+    let events = api
+        .http
+        .get(api.url("/_inbox/events"))
+        .send()
+        .await
+        .unwrap();
+    let wait = tokio::spawn(
+        api.http
+            .get(api.url("/_inbox/wait?to=a@example.com&timeout_ms=120000"))
+            .send(),
+    );
+    // Make sure the wait reached the server before the drop.
+    api.send(&with_code("b@example.com", "000000")).await;
+    let Api { postmark, http } = api;
+    let dropping = tokio::task::spawn_blocking(move || drop(postmark));
+    let waited = wait.await.unwrap();
+    dropping.await.unwrap();
+
+    match waited {
+        Ok(response) => assert_eq!(response.status(), 503, "a pending wait ends with 503"),
+        Err(error) => assert!(error.is_request() || error.is_connect(), "{error}"),
+    }
+    let mut events = events;
+    // The stream ends (or the connection closes) instead of hanging.
+    while let Ok(Some(_)) = events.chunk().await {}
+    std::net::TcpListener::bind(address).expect("the port is free");
+    drop(http);
+}
