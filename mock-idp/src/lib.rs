@@ -6,9 +6,12 @@
 //!
 //! # The fake Postmark
 //!
-//! [`FakePostmark`] answers Postmark's Email API exactly (paths, key order, status codes,
-//! ErrorCodes), renders Postmark templates, and keeps every message. Tests read the mail through
-//! [`Inbox`] and never sleep: [`Inbox::wait_for`] resolves as soon as the message is there.
+//! [`FakePostmark`] answers Postmark's Email, Templates and Messages APIs exactly (paths, key
+//! order, status codes, ErrorCodes), renders Postmark templates, and keeps every message. Tests
+//! read the mail through [`Inbox`] and never sleep: [`Inbox::wait_for`] resolves as soon as the
+//! message is there. Tests in other languages use the `/_inbox/` HTTP API (with a long-poll
+//! wait), people the inbox page at [`FakePostmark::inbox_url`], and failure-path tests
+//! [`FakePostmark::fail_next`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -123,6 +123,10 @@ async fn a_template_send_renders_logtos_template_with_the_model() {
     let html = mail.html_body().unwrap();
     assert!(html.contains("604211"), "{html}");
     assert!(
+        html.contains("Sent by Logto (en)."),
+        "sections scope to the value: {html}"
+    );
+    assert!(
         html.contains("Sample &#60;App&#62;"),
         "escaped in HTML: {html}"
     );
