@@ -169,14 +169,13 @@ impl Email {
     pub fn code(&self) -> Option<&str> {
         self.0.code.as_deref()
     }
+    /// Every recipient: To, then Cc, then Bcc.
+    pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
+        self.0.to.iter().chain(&self.0.cc).chain(&self.0.bcc)
+    }
     /// Whether `address` is among To, Cc or Bcc (ignoring case).
     pub fn is_addressed_to(&self, address: &str) -> bool {
-        self.0
-            .to
-            .iter()
-            .chain(&self.0.cc)
-            .chain(&self.0.bcc)
-            .any(|m| m.is(address))
+        self.recipients().any(|m| m.is(address))
     }
     /// The message as JSON (PascalCase, with `Seq` and `Code`).
     pub fn to_json(&self) -> Value {

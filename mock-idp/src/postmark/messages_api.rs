@@ -60,13 +60,7 @@ fn item(email: &Email) -> Item<'_> {
         to: email.to(),
         cc: email.cc(),
         bcc: email.bcc(),
-        recipients: email
-            .to()
-            .iter()
-            .chain(email.cc())
-            .chain(email.bcc())
-            .map(|m| m.email.as_str())
-            .collect(),
+        recipients: email.recipients().map(|m| m.email.as_str()).collect(),
         received_at: wire::timestamp(email.submitted_at()),
         from: email.from(),
         subject: email.subject().unwrap_or_default(),
@@ -98,14 +92,8 @@ pub(crate) async fn search(
 ) -> Result<Response, ApiError> {
     caller.require_server()?;
     let params = Params::parse(query.as_deref());
-    let count = params.required_number("count", query_error)?;
-    let offset = params.required_number("offset", query_error)?;
-    if count > MAX_COUNT {
-        return Err(query_error(format!(
-            "The 'count' parameter may be at most {MAX_COUNT}."
-        )));
-    }
-    if count + offset > MAX_WINDOW {
+    let page = params.page(MAX_COUNT, query_error)?;
+    if page.count + page.offset > MAX_WINDOW {
         return Err(query_error(format!(
             "'count' plus 'offset' may be at most {MAX_WINDOW}."
         )));
@@ -118,13 +106,8 @@ pub(crate) async fn search(
         .filter(|m| filter.matches(m))
         .collect();
     matching.reverse();
-    let page: Vec<Item<'_>> = matching
-        .iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(count).unwrap_or(usize::MAX))
-        .map(item)
-        .collect();
-    Ok(Json(serde_json::json!({"TotalCount": matching.len(), "Messages": page})).into_response())
+    let items: Vec<Item<'_>> = page.of(&matching).map(item).collect();
+    Ok(Json(serde_json::json!({"TotalCount": matching.len(), "Messages": items})).into_response())
 }
 
 /// The search filters of one request.
@@ -260,10 +243,7 @@ pub(crate) async fn details(
     );
     body.insert("Body".into(), raw_source(&email).into());
     let events: Vec<Value> = email
-        .to()
-        .iter()
-        .chain(email.cc())
-        .chain(email.bcc())
+        .recipients()
         .map(|recipient| {
             serde_json::json!({
                 "Recipient": recipient.email,

@@ -24,6 +24,16 @@ impl Params {
             .map(|(_, value)| value.as_str())
     }
 
+    /// A required non-empty value.
+    pub(crate) fn required(
+        &self,
+        name: &str,
+        invalid: impl Fn(String) -> ApiError,
+    ) -> Result<&str, ApiError> {
+        self.get(name)
+            .ok_or_else(|| invalid(format!("The '{name}' parameter is required.")))
+    }
+
     /// An unsigned number; `invalid` builds the error for a value that is not one.
     pub(crate) fn number(
         &self,
@@ -50,6 +60,22 @@ impl Params {
             .ok_or_else(|| invalid(format!("The '{name}' parameter is required.")))
     }
 
+    /// Postmark's required paging: `count` (at most `max_count`) and `offset`.
+    pub(crate) fn page(
+        &self,
+        max_count: u64,
+        invalid: impl Fn(String) -> ApiError,
+    ) -> Result<Page, ApiError> {
+        let count = self.required_number("count", &invalid)?;
+        let offset = self.required_number("offset", &invalid)?;
+        if count > max_count {
+            return Err(invalid(format!(
+                "The 'count' parameter may be at most {max_count}."
+            )));
+        }
+        Ok(Page { count, offset })
+    }
+
     /// Every `prefix<key>=value` pair (e.g. `metadata_color=blue`), the key's case kept.
     pub(crate) fn prefixed<'a>(
         &'a self,
@@ -60,6 +86,23 @@ impl Params {
             (head.eq_ignore_ascii_case(prefix) && key.len() > prefix.len())
                 .then(|| (&key[prefix.len()..], value.as_str()))
         })
+    }
+}
+
+/// A page of results: skip `offset`, take `count`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Page {
+    pub count: u64,
+    pub offset: u64,
+}
+
+impl Page {
+    /// The items of this page.
+    pub(crate) fn of<T>(self, items: impl IntoIterator<Item = T>) -> impl Iterator<Item = T> {
+        items
+            .into_iter()
+            .skip(usize::try_from(self.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(self.count).unwrap_or(usize::MAX))
     }
 }
 

@@ -90,13 +90,7 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     caller.require_server()?;
     let params = Params::parse(query.as_deref());
-    let count = params.required_number("count", query_error)?;
-    let offset = params.required_number("offset", query_error)?;
-    if count > MAX_COUNT {
-        return Err(query_error(format!(
-            "The 'count' parameter may be at most {MAX_COUNT}."
-        )));
-    }
+    let page = params.page(MAX_COUNT, query_error)?;
     let wanted = match params
         .get("templateType")
         .map(str::to_ascii_lowercase)
@@ -118,13 +112,8 @@ pub(crate) async fn list(
         .filter(|t| wanted.is_none_or(|kind| t.source.template_type == kind))
         .filter(|t| layout.is_none_or(|alias| t.source.layout_template.as_deref() == Some(alias)))
         .collect();
-    let page: Vec<Summary<'_>> = matching
-        .iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(count).unwrap_or(usize::MAX))
-        .map(|t| summary(t))
-        .collect();
-    Ok(Json(serde_json::json!({"TotalCount": matching.len(), "Templates": page})).into_response())
+    let items: Vec<Summary<'_>> = page.of(&matching).map(|t| summary(t)).collect();
+    Ok(Json(serde_json::json!({"TotalCount": matching.len(), "Templates": items})).into_response())
 }
 
 /// `GET /templates/{idOrAlias}`.

@@ -78,9 +78,7 @@ pub(crate) async fn latest(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let to = params
-        .get("to")
-        .ok_or_else(|| bad_request("The 'to' parameter is required.".into()))?;
+    let to = params.required("to", bad_request)?;
     let email = state
         .store
         .last_matching(|m| m.is_addressed_to(to))
@@ -100,10 +98,7 @@ pub(crate) async fn wait(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let to = params
-        .get("to")
-        .ok_or_else(|| bad_request("The 'to' parameter is required.".into()))?
-        .to_owned();
+    let to = params.required("to", bad_request)?.to_owned();
     let after = params.number("after", bad_request)?.unwrap_or(0);
     let timeout = match params.number("timeout_ms", bad_request)? {
         Some(ms) if Duration::from_millis(ms) > MAX_WAIT => {
