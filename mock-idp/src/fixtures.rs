@@ -23,3 +23,6 @@ pub(crate) const POSTMARK_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../fixtures/postmark/templates/logto-generic.json"),
     ),
 ];
+
+/// `fixtures/logto/tenant.json`: the mock Logto's default tenant, in Logto's JSON shapes.
+pub(crate) const LOGTO_TENANT: &str = include_str!("../../fixtures/logto/tenant.json");

@@ -50,10 +50,14 @@
 
 mod clock;
 mod fixtures;
+mod keys;
 pub mod postmark;
 mod rng;
 mod server;
+pub mod tenant;
 
 pub use clock::Clock;
+pub use keys::SigningAlg;
 pub use postmark::{Email, FakePostmark, FakePostmarkBuilder, Inbox, WaitError, WaitFor};
 pub use rng::{DEFAULT_SEED, SeededRng};
+pub use tenant::{Tenant, User};

@@ -1,0 +1,345 @@
+//! Signing keys: the tenant's `oidc.privateKeys`, their JWKS, and JWT signing.
+//!
+//! As in Logto, the first key is the current one: it signs, and its algorithm is the only one
+//! discovery advertises (EC P-384 → ES384, EC P-256 → ES256, RSA → RS256); every key is
+//! published in the JWKS with `kid` = RFC 7638 thumbprint (SHA-256), `use: "sig"` and `alg`.
+//! Keys come from committed PEMs: nothing is generated at start-up. Deriving a public key from
+//! a private one is slow in unoptimised builds, so it is done once per key per process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, ThumbprintHash};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+
+use crate::tenant::PrivateKey;
+
+/// The algorithms the mock signs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigningAlg {
+    /// ECDSA P-384 with SHA-384: Logto's default.
+    Es384,
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+}
+
+impl SigningAlg {
+    /// The JOSE name (`ES384`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es384 => "ES384",
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+        }
+    }
+
+    fn jwt(self) -> Algorithm {
+        match self {
+            Self::Es384 => Algorithm::ES384,
+            Self::Es256 => Algorithm::ES256,
+            Self::Rs256 => Algorithm::RS256,
+        }
+    }
+}
+
+/// One public key as the JWKS shows it.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct PublicJwk {
+    kty: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crv: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    y: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    e: Option<String>,
+    kid: String,
+    alg: &'static str,
+    #[serde(rename = "use")]
+    key_use: &'static str,
+}
+
+/// A key ready to sign.
+struct Signer {
+    alg: SigningAlg,
+    kid: String,
+    key: EncodingKey,
+}
+
+/// The tenant's keys: the current signer and the published set.
+pub(crate) struct Keys {
+    current: Signer,
+    jwks: String,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("alg", &self.current.alg)
+            .field("kid", &self.current.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the keys could not be used.
+#[derive(Debug)]
+pub struct KeyError(pub String);
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+impl From<KeyError> for std::io::Error {
+    fn from(error: KeyError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, error.0)
+    }
+}
+
+/// Public halves already derived in this process, by PEM.
+static DERIVED: LazyLock<Mutex<HashMap<String, Arc<(SigningAlg, PublicJwk)>>>> =
+    LazyLock::new(Mutex::default);
+
+impl Keys {
+    /// Loads `keys` (first = current). With `prefer`, the first key of that algorithm becomes
+    /// the current one instead (the others stay published).
+    pub(crate) fn load(keys: &[PrivateKey], prefer: Option<SigningAlg>) -> Result<Self, KeyError> {
+        let mut loaded = Vec::new();
+        for key in keys {
+            let (encoding, derived) = load_one(&key.value)
+                .map_err(|e| KeyError(format!("OIDC private key {:?}: {e}", key.id)))?;
+            loaded.push((encoding, derived));
+        }
+        let index = match prefer {
+            None => 0,
+            Some(alg) => loaded
+                .iter()
+                .position(|(_, derived)| derived.0 == alg)
+                .ok_or_else(|| KeyError(format!("the tenant has no {} key", alg.as_str())))?,
+        };
+        if loaded.is_empty() {
+            return Err(KeyError("the tenant has no OIDC signing key".into()));
+        }
+        let published: Vec<&PublicJwk> = std::iter::once(index)
+            .chain((0..loaded.len()).filter(|i| *i != index))
+            .map(|i| &loaded[i].1.1)
+            .collect();
+        let jwks = serde_json::to_string(&serde_json::json!({ "keys": published }))
+            .map_err(|e| KeyError(e.to_string()))?;
+        let (key, derived) = loaded.swap_remove(index);
+        Ok(Self {
+            current: Signer {
+                alg: derived.0,
+                kid: derived.1.kid.clone(),
+                key,
+            },
+            jwks,
+        })
+    }
+
+    /// The algorithm the current key signs with.
+    pub(crate) fn alg(&self) -> SigningAlg {
+        self.current.alg
+    }
+
+    /// The current key's `kid`.
+    pub(crate) fn kid(&self) -> &str {
+        &self.current.kid
+    }
+
+    /// The JWKS document.
+    pub(crate) fn jwks(&self) -> &str {
+        &self.jwks
+    }
+
+    /// Signs `claims` with the current key. `typ` is set only when given (`at+jwt` for access
+    /// tokens): ID tokens carry exactly `{alg, kid}`, as Logto's.
+    pub(crate) fn sign(
+        &self,
+        claims: &impl Serialize,
+        typ: Option<&str>,
+    ) -> Result<String, KeyError> {
+        let mut header = Header::new(self.current.alg.jwt());
+        header.typ = typ.map(str::to_owned);
+        header.kid = Some(self.current.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.current.key)
+            .map_err(|e| KeyError(e.to_string()))
+    }
+}
+
+fn load_one(pem: &str) -> Result<(EncodingKey, Arc<(SigningAlg, PublicJwk)>), String> {
+    let bytes = pem.as_bytes();
+    let (encoding, candidates): (EncodingKey, &[SigningAlg]) = match EncodingKey::from_ec_pem(bytes)
+    {
+        Ok(key) => (key, &[SigningAlg::Es384, SigningAlg::Es256]),
+        Err(_) => (
+            EncodingKey::from_rsa_pem(bytes).map_err(|e| format!("neither EC nor RSA PEM: {e}"))?,
+            &[SigningAlg::Rs256],
+        ),
+    };
+    let cached = DERIVED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(pem)
+        .cloned();
+    if let Some(derived) = cached {
+        return Ok((encoding, derived));
+    }
+    let (alg, jwk) = candidates
+        .iter()
+        .find_map(|alg| {
+            Jwk::from_encoding_key(&encoding, alg.jwt())
+                .ok()
+                .map(|jwk| (*alg, jwk))
+        })
+        .ok_or_else(|| "unsupported key (use EC P-384, EC P-256 or RSA)".to_owned())?;
+    let kid = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|e| format!("thumbprint: {e}"))?;
+    let public = match &jwk.algorithm {
+        AlgorithmParameters::EllipticCurve(ec) => PublicJwk {
+            kty: "EC",
+            crv: Some(
+                serde_json::to_value(&ec.curve)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            ),
+            x: Some(ec.x.clone()),
+            y: Some(ec.y.clone()),
+            n: None,
+            e: None,
+            kid,
+            alg: alg.as_str(),
+            key_use: "sig",
+        },
+        AlgorithmParameters::RSA(rsa) => PublicJwk {
+            kty: "RSA",
+            crv: None,
+            x: None,
+            y: None,
+            n: Some(rsa.n.clone()),
+            e: Some(rsa.e.clone()),
+            kid,
+            alg: alg.as_str(),
+            key_use: "sig",
+        },
+        _ => return Err("unsupported key type".into()),
+    };
+    let derived = Arc::new((alg, public));
+    DERIVED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(pem.to_owned(), derived.clone());
+    Ok((encoding, derived))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::Tenant;
+    use base64::Engine as _;
+    use sha2::Digest as _;
+
+    fn fixture_keys(prefer: Option<SigningAlg>) -> Keys {
+        let tenant = Tenant::fixture().unwrap();
+        Keys::load(&tenant.logto_configs.oidc_private_keys, prefer).unwrap()
+    }
+
+    #[test]
+    fn the_fixture_signs_es384_by_default_and_publishes_both_keys() {
+        let keys = fixture_keys(None);
+        assert_eq!(keys.alg(), SigningAlg::Es384);
+        let jwks: serde_json::Value = serde_json::from_str(keys.jwks()).unwrap();
+        let published = jwks["keys"].as_array().unwrap();
+        assert_eq!(published.len(), 2);
+        assert_eq!(published[0]["kty"], "EC");
+        assert_eq!(published[0]["crv"], "P-384");
+        assert_eq!(published[0]["alg"], "ES384");
+        assert_eq!(published[0]["use"], "sig");
+        assert_eq!(published[0]["kid"], keys.kid());
+        assert_eq!(published[1]["kty"], "RSA");
+        assert_eq!(published[1]["alg"], "RS256");
+    }
+
+    #[test]
+    fn kid_is_the_rfc_7638_thumbprint() {
+        let keys = fixture_keys(None);
+        let jwks: serde_json::Value = serde_json::from_str(keys.jwks()).unwrap();
+        let ec = &jwks["keys"][0];
+        let canonical = format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            ec["crv"].as_str().unwrap(),
+            ec["x"].as_str().unwrap(),
+            ec["y"].as_str().unwrap()
+        );
+        let digest = sha2::Sha256::digest(canonical.as_bytes());
+        let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+        assert_eq!(ec["kid"], expected);
+    }
+
+    #[test]
+    fn rs256_can_be_preferred() {
+        let keys = fixture_keys(Some(SigningAlg::Rs256));
+        assert_eq!(keys.alg(), SigningAlg::Rs256);
+        let jwks: serde_json::Value = serde_json::from_str(keys.jwks()).unwrap();
+        assert_eq!(jwks["keys"][0]["alg"], "RS256");
+        let tenant = Tenant::fixture().unwrap();
+        assert!(
+            Keys::load(
+                &tenant.logto_configs.oidc_private_keys,
+                Some(SigningAlg::Es256)
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn id_token_headers_are_exactly_alg_and_kid_and_signatures_replay() {
+        let keys = fixture_keys(None);
+        let claims = serde_json::json!({"sub": "abc", "iat": 1});
+        let token = keys.sign(&claims, None).unwrap();
+        let header = token.split('.').next().unwrap();
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(header).unwrap(),
+            format!(r#"{{"alg":"ES384","kid":"{}"}}"#, keys.kid())
+        );
+        assert_eq!(
+            token,
+            keys.sign(&claims, None).unwrap(),
+            "RFC 6979: same bytes every time"
+        );
+        let at = keys.sign(&claims, Some("at+jwt")).unwrap();
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(at.split('.').next().unwrap())
+            .unwrap();
+        assert!(
+            String::from_utf8(header)
+                .unwrap()
+                .starts_with(r#"{"typ":"at+jwt","alg":"ES384""#)
+        );
+    }
+
+    #[test]
+    fn a_bad_pem_is_an_error_not_a_panic() {
+        let bad = PrivateKey {
+            id: "x".into(),
+            value: "not a pem".into(),
+            created_at: 0,
+        };
+        assert!(Keys::load(&[bad], None).is_err());
+        assert!(Keys::load(&[], None).is_err());
+    }
+}

@@ -1,0 +1,535 @@
+//! The tenant: applications, users, API resources, roles, sign-in experience, connectors and
+//! signing keys, in Logto's own JSON shapes (the Management API's objects), so a tenant can be
+//! described the way Logto describes it.
+//!
+//! The default tenant is `fixtures/logto/tenant.json`, embedded at compile time. A config file
+//! (`--config FILE`, [`Tenant::from_json_over_fixtures`]) replaces the fixture's top-level
+//! sections it contains and keeps the others; the builder adds to or replaces what it is given.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::fixtures;
+
+/// A Logto tenant's configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    /// OIDC clients.
+    #[serde(default)]
+    pub applications: Vec<Application>,
+    /// Accounts that can sign in.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// API resources (RFC 8707 resource indicators) and their scopes.
+    #[serde(default)]
+    pub resources: Vec<Resource>,
+    /// Roles: which API scopes which users get.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// How users sign up and sign in.
+    pub sign_in_experience: SignInExperience,
+    /// Connectors (the Postmark email connector).
+    #[serde(default)]
+    pub connectors: Vec<Connector>,
+    /// Logto's `logto_configs` rows that matter here (the OIDC signing keys).
+    #[serde(default)]
+    pub logto_configs: LogtoConfigs,
+}
+
+/// Logto's application types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplicationType {
+    /// A native app: public client, PKCE required.
+    Native,
+    /// A single-page app: public client, PKCE required.
+    #[serde(rename = "SPA")]
+    Spa,
+    /// A traditional web app: confidential client with a secret.
+    Traditional,
+    /// Machine to machine (client credentials only; not served by this mock yet).
+    MachineToMachine,
+    /// A protected app (not served by this mock).
+    Protected,
+    /// A SAML app (not served by this mock).
+    #[serde(rename = "SAML")]
+    Saml,
+}
+
+/// An application (OIDC client), as Logto's Management API returns it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    /// Client id: 21 characters `[0-9a-z]` in Logto.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Application type.
+    #[serde(rename = "type")]
+    pub app_type: ApplicationType,
+    /// Client secret (traditional web apps): 32 characters `[0-9A-Za-z]` in Logto.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Redirect URIs and post sign-out redirect URIs.
+    pub oidc_client_metadata: OidcClientMetadata,
+    /// Token lifetimes and refresh-token behaviour.
+    #[serde(default)]
+    pub custom_client_metadata: CustomClientMetadata,
+    /// Third-party apps need explicit consent; first-party apps are auto-consented.
+    #[serde(default)]
+    pub is_third_party: bool,
+    /// Epoch milliseconds.
+    #[serde(default)]
+    pub created_at: i64,
+}
+
+/// `oidcClientMetadata`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcClientMetadata {
+    /// Registered redirect URIs (matched exactly).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Registered post sign-out redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+/// `customClientMetadata`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomClientMetadata {
+    /// ID token lifetime in seconds (Logto's default: 3600).
+    #[serde(default)]
+    pub id_token_ttl: Option<u64>,
+    /// Refresh token lifetime in days (Logto's default: 14).
+    #[serde(default)]
+    pub refresh_token_ttl_in_days: Option<u64>,
+    /// Rotate refresh tokens (Logto's default: true).
+    #[serde(default)]
+    pub rotate_refresh_token: Option<bool>,
+    /// Issue a refresh token even without `offline_access`.
+    #[serde(default)]
+    pub always_issue_refresh_token: Option<bool>,
+}
+
+impl Application {
+    /// Whether the client authenticates with a secret (traditional web apps).
+    pub fn is_confidential(&self) -> bool {
+        self.app_type == ApplicationType::Traditional
+    }
+
+    /// ID token lifetime, seconds.
+    pub fn id_token_ttl(&self) -> u64 {
+        self.custom_client_metadata.id_token_ttl.unwrap_or(3600)
+    }
+}
+
+/// A user, as Logto's Management API returns it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// 12 characters `[0-9a-z]`; left empty, the mock draws one from the seeded generator.
+    #[serde(default)]
+    pub id: String,
+    /// Username.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Primary email: what email sign-in uses.
+    #[serde(default)]
+    pub primary_email: Option<String>,
+    /// Primary phone.
+    #[serde(default)]
+    pub primary_phone: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Avatar URL (`picture` claim).
+    #[serde(default)]
+    pub avatar: Option<String>,
+    /// `custom_data` claim.
+    #[serde(default = "empty_object")]
+    pub custom_data: Value,
+    /// Social identities.
+    #[serde(default = "empty_object")]
+    pub identities: Value,
+    /// OIDC standard profile claims (`givenName`, `familyName`, `preferredUsername`, ...).
+    #[serde(default = "empty_object")]
+    pub profile: Value,
+    /// The application the user registered through.
+    #[serde(default)]
+    pub application_id: Option<String>,
+    /// Suspended users cannot sign in.
+    #[serde(default)]
+    pub is_suspended: bool,
+    /// Epoch milliseconds.
+    #[serde(default)]
+    pub last_sign_in_at: Option<i64>,
+    /// Epoch milliseconds.
+    #[serde(default)]
+    pub created_at: i64,
+    /// Epoch milliseconds.
+    #[serde(default)]
+    pub updated_at: i64,
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
+impl User {
+    /// A user who signs in with this email (id drawn at start, timestamps from the clock).
+    ///
+    /// ```
+    /// use mock_idp::User;
+    /// let alice = User::email("alice@example.com").name("Alice");
+    /// assert_eq!(alice.primary_email.as_deref(), Some("alice@example.com"));
+    /// ```
+    pub fn email(address: impl Into<String>) -> Self {
+        Self {
+            primary_email: Some(address.into()),
+            custom_data: empty_object(),
+            identities: empty_object(),
+            profile: empty_object(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the display name.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the username.
+    #[must_use]
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// Sets a fixed id (12 characters `[0-9a-z]` to look like Logto's).
+    #[must_use]
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+}
+
+/// An API resource, with its scopes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The resource indicator (an absolute URI): `aud` of its access tokens.
+    pub indicator: String,
+    /// Whether tokens without `resource` get this audience (not used by this mock yet).
+    #[serde(default)]
+    pub is_default: bool,
+    /// Access token lifetime, seconds (Logto's default: 3600).
+    #[serde(default = "default_access_token_ttl")]
+    pub access_token_ttl: u64,
+    /// The resource's permissions.
+    #[serde(default)]
+    pub scopes: Vec<ResourceScope>,
+}
+
+fn default_access_token_ttl() -> u64 {
+    3600
+}
+
+/// A permission of an API resource.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceScope {
+    /// Id.
+    #[serde(default)]
+    pub id: String,
+    /// The scope value, e.g. `read:messages`.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A role: API scopes granted to the users who have it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    /// Id.
+    #[serde(default)]
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `User` or `MachineToMachine`.
+    #[serde(rename = "type", default = "user_role")]
+    pub role_type: String,
+    /// The scopes the role grants, by resource indicator and scope name.
+    #[serde(default)]
+    pub scopes: Vec<RoleScope>,
+    /// The users who have the role (Logto keeps this in `users_roles`).
+    #[serde(default)]
+    pub user_ids: Vec<String>,
+}
+
+fn user_role() -> String {
+    "User".to_owned()
+}
+
+/// One scope granted by a role.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleScope {
+    /// The resource's indicator.
+    pub resource_indicator: String,
+    /// The scope name.
+    pub name: String,
+}
+
+/// The sign-in experience (`GET /api/sign-in-exp`): what sign-up and sign-in ask for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInExperience {
+    /// Sign-up: identifiers, password, verification.
+    pub sign_up: SignUp,
+    /// Sign-in methods.
+    pub sign_in: SignIn,
+}
+
+/// `signUp`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignUp {
+    /// e.g. `["email"]`.
+    pub identifiers: Vec<String>,
+    /// Whether sign-up asks for a password.
+    pub password: bool,
+    /// Whether the identifier is verified at sign-up.
+    pub verify: bool,
+}
+
+/// `signIn`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignIn {
+    /// The enabled methods.
+    pub methods: Vec<SignInMethod>,
+}
+
+/// One sign-in method.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInMethod {
+    /// `email`, `phone` or `username`.
+    pub identifier: String,
+    /// Password sign-in.
+    pub password: bool,
+    /// Verification-code sign-in.
+    pub verification_code: bool,
+    /// Whether the password comes first in the UI.
+    pub is_password_primary: bool,
+}
+
+/// A connector, as Logto's Management API returns it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connector {
+    /// Id.
+    #[serde(default)]
+    pub id: String,
+    /// Which connector: `postmark-mail` for Logto's Postmark connector.
+    pub connector_id: String,
+    /// The connector's own configuration.
+    pub config: Value,
+}
+
+/// The `logto_configs` rows the mock reads.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LogtoConfigs {
+    /// OIDC signing keys; the first is the current one (it signs), all are published.
+    #[serde(rename = "oidc.privateKeys", default)]
+    pub oidc_private_keys: Vec<PrivateKey>,
+}
+
+/// One OIDC signing key (`oidc.privateKeys`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateKey {
+    /// Id.
+    pub id: String,
+    /// PKCS#8 PEM (EC P-384 → ES384, RSA → RS256).
+    pub value: String,
+    /// Epoch milliseconds.
+    #[serde(default)]
+    pub created_at: i64,
+}
+
+/// Why a tenant could not be loaded.
+#[derive(Debug)]
+pub struct TenantError(pub String);
+
+impl std::fmt::Display for TenantError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TenantError {}
+
+impl From<TenantError> for std::io::Error {
+    fn from(error: TenantError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, error.0)
+    }
+}
+
+impl Tenant {
+    /// The fixture tenant (`fixtures/logto/tenant.json`).
+    pub fn fixture() -> Result<Self, TenantError> {
+        serde_json::from_str(fixtures::LOGTO_TENANT)
+            .map_err(|e| TenantError(format!("fixtures/logto/tenant.json: {e}")))
+    }
+
+    /// A config file's JSON over the fixture: each top-level section the file has replaces the
+    /// fixture's; the others stay.
+    pub fn from_json_over_fixtures(json: &str) -> Result<Self, TenantError> {
+        let mut base: Value = serde_json::from_str(fixtures::LOGTO_TENANT)
+            .map_err(|e| TenantError(format!("fixtures/logto/tenant.json: {e}")))?;
+        let overrides: Value = serde_json::from_str(json)
+            .map_err(|e| TenantError(format!("the tenant config is not valid JSON: {e}")))?;
+        let Value::Object(overrides) = overrides else {
+            return Err(TenantError(
+                "the tenant config must be a JSON object".into(),
+            ));
+        };
+        if let Value::Object(base) = &mut base {
+            for (key, value) in overrides {
+                base.insert(key, value);
+            }
+        }
+        serde_json::from_value(base).map_err(|e| {
+            TenantError(format!(
+                "the tenant config does not have Logto's shape: {e}"
+            ))
+        })
+    }
+
+    /// The application with this client id.
+    pub fn application(&self, client_id: &str) -> Option<&Application> {
+        self.applications.iter().find(|a| a.id == client_id)
+    }
+
+    /// The user with this id.
+    pub fn user(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    /// The user whose primary email is `email` (any case).
+    pub fn user_by_email(&self, email: &str) -> Option<&User> {
+        self.users.iter().find(|u| {
+            u.primary_email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+        })
+    }
+
+    /// The API resource with this indicator.
+    pub fn resource(&self, indicator: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.indicator == indicator)
+    }
+
+    /// Checks what the mock relies on: unique ids, secrets for confidential apps, keys.
+    pub fn validate(&self) -> Result<(), TenantError> {
+        let mut seen = std::collections::HashSet::new();
+        for app in &self.applications {
+            if !seen.insert(&app.id) {
+                return Err(TenantError(format!(
+                    "two applications have the id {:?}",
+                    app.id
+                )));
+            }
+            if app.is_confidential() && app.secret.as_deref().is_none_or(str::is_empty) {
+                return Err(TenantError(format!(
+                    "the traditional web app {:?} needs a secret",
+                    app.id
+                )));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for user in self.users.iter().filter(|u| !u.id.is_empty()) {
+            if !seen.insert(&user.id) {
+                return Err(TenantError(format!("two users have the id {:?}", user.id)));
+            }
+        }
+        if self.logto_configs.oidc_private_keys.is_empty() {
+            return Err(TenantError("the tenant has no OIDC signing key".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixture_tenant_loads_and_validates() {
+        let tenant = Tenant::fixture().unwrap();
+        tenant.validate().unwrap();
+        let app = &tenant.applications[0];
+        assert_eq!(app.app_type, ApplicationType::Traditional);
+        assert_eq!(app.id.len(), 21);
+        assert_eq!(app.secret.as_deref().map(str::len), Some(32));
+        assert_eq!(
+            app.oidc_client_metadata.redirect_uris,
+            ["http://localhost:3000/callback"]
+        );
+        let alice = tenant.user_by_email("Alice@Example.com").unwrap();
+        assert_eq!(alice.id.len(), 12);
+        assert!(
+            alice
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        );
+        assert_eq!(tenant.sign_in_experience.sign_up.identifiers, ["email"]);
+        assert!(tenant.sign_in_experience.sign_in.methods[0].verification_code);
+        assert_eq!(tenant.connectors[0].connector_id, "postmark-mail");
+        assert_eq!(tenant.logto_configs.oidc_private_keys.len(), 2);
+    }
+
+    #[test]
+    fn a_config_file_replaces_only_the_sections_it_has() {
+        let tenant = Tenant::from_json_over_fixtures(
+            r#"{"users": [{"id": "abcdefghijkl", "primaryEmail": "zoe@example.com"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(tenant.users.len(), 1);
+        assert_eq!(
+            tenant.users[0].primary_email.as_deref(),
+            Some("zoe@example.com")
+        );
+        assert_eq!(tenant.applications.len(), 1, "kept from the fixture");
+        assert!(Tenant::from_json_over_fixtures("[]").is_err());
+        assert!(Tenant::from_json_over_fixtures(r#"{"users": 1}"#).is_err());
+    }
+
+    #[test]
+    fn validation_catches_what_the_mock_relies_on() {
+        let mut tenant = Tenant::fixture().unwrap();
+        tenant.applications[0].secret = None;
+        assert!(tenant.validate().is_err());
+        let mut tenant = Tenant::fixture().unwrap();
+        tenant.logto_configs.oidc_private_keys.clear();
+        assert!(tenant.validate().is_err());
+    }
+}
