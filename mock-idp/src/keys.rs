@@ -105,9 +105,11 @@ impl From<KeyError> for std::io::Error {
     }
 }
 
+/// A key's algorithm and public JWK, derived from its PEM.
+type Derived = Arc<(SigningAlg, PublicJwk)>;
+
 /// Public halves already derived in this process, by PEM.
-static DERIVED: LazyLock<Mutex<HashMap<String, Arc<(SigningAlg, PublicJwk)>>>> =
-    LazyLock::new(Mutex::default);
+static DERIVED: LazyLock<Mutex<HashMap<String, Derived>>> = LazyLock::new(Mutex::default);
 
 impl Keys {
     /// Loads `keys` (first = current). With `prefer`, the first key of that algorithm becomes
@@ -152,6 +154,7 @@ impl Keys {
     }
 
     /// The current key's `kid`.
+    #[cfg(test)]
     pub(crate) fn kid(&self) -> &str {
         &self.current.kid
     }
@@ -176,7 +179,7 @@ impl Keys {
     }
 }
 
-fn load_one(pem: &str) -> Result<(EncodingKey, Arc<(SigningAlg, PublicJwk)>), String> {
+fn load_one(pem: &str) -> Result<(EncodingKey, Derived), String> {
     let bytes = pem.as_bytes();
     let (encoding, candidates): (EncodingKey, &[SigningAlg]) = match EncodingKey::from_ec_pem(bytes)
     {

@@ -49,15 +49,22 @@
 //! requests give the same bytes (`MessageID`s, `SubmittedAt`s).
 
 mod clock;
+mod events;
 mod fixtures;
+mod idp;
 mod keys;
+pub mod oidc;
 pub mod postmark;
+mod request_error;
 mod rng;
 mod server;
 pub mod tenant;
 
 pub use clock::Clock;
+pub use events::Event;
+pub use idp::{DEFAULT_IDP_PORT, MockIdp, MockIdpBuilder, TestLoginError};
 pub use keys::SigningAlg;
 pub use postmark::{Email, FakePostmark, FakePostmarkBuilder, Inbox, WaitError, WaitFor};
+pub use request_error::RequestError;
 pub use rng::{DEFAULT_SEED, SeededRng};
 pub use tenant::{Tenant, User};

@@ -1,27 +1,65 @@
-//! `mock-idp`: run the fake Postmark (and, later, the mock Logto) as a standalone server.
+//! `mock-idp`: run the mock Logto (with its fake Postmark), or the fake Postmark alone.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use mock_idp::FakePostmark;
+use clap::{Parser, Subcommand, ValueEnum};
 use mock_idp::postmark::DEFAULT_PORT;
+use mock_idp::{DEFAULT_IDP_PORT, FakePostmark, MockIdp, SigningAlg, Tenant};
 
 #[derive(Parser)]
 #[command(
     name = "mock-idp",
     version,
-    about = "An offline Logto + Postmark for tests"
+    about = "An offline Logto (OIDC + email codes) and Postmark for tests",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the mock Logto with its fake Postmark (the default).
+    Serve(ServeArgs),
     /// Run the fake Postmark API alone.
     Postmark(PostmarkArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct ServeArgs {
+    /// A tenant config in Logto's JSON shapes; its top-level sections replace the fixture's.
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+    /// Address to listen on (both servers).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+    /// Port of the mock Logto (0 picks a free one).
+    #[arg(long, default_value_t = DEFAULT_IDP_PORT)]
+    port: u16,
+    /// Port of the fake Postmark (0 picks a free one).
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    postmark_port: u16,
+    /// Seed of every random value (ids, codes, tokens).
+    #[arg(long, default_value_t = mock_idp::DEFAULT_SEED)]
+    seed: u64,
+    /// The origin browsers and apps use to reach the IdP (behind a proxy or in a container).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Algorithm of the signing key (the tenant's first key of it).
+    #[arg(long, value_enum, default_value_t = Alg::Es384)]
+    signing_alg: Alg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Alg {
+    #[value(name = "ES384")]
+    Es384,
+    #[value(name = "RS256")]
+    Rs256,
 }
 
 #[derive(clap::Args)]
@@ -54,7 +92,9 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Postmark(args) => run_postmark(args).await,
+        Some(Command::Postmark(args)) => run_postmark(args).await,
+        Some(Command::Serve(args)) => run_idp(args).await,
+        None => run_idp(cli.serve).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,6 +103,49 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run_idp(args: ServeArgs) -> std::io::Result<()> {
+    let stop = StopSignal::register()?;
+    let mut builder = MockIdp::builder()
+        .bind(SocketAddr::new(args.bind, args.port))
+        .postmark_port(args.postmark_port)
+        .seed(args.seed)
+        .signing_alg(match args.signing_alg {
+            Alg::Es384 => SigningAlg::Es384,
+            Alg::Rs256 => SigningAlg::Rs256,
+        });
+    if let Some(path) = &args.config {
+        let json = std::fs::read_to_string(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        builder = builder.tenant(Tenant::from_json_over_fixtures(&json)?);
+    }
+    if let Some(url) = args.public_url {
+        builder = builder.public_url(url);
+    }
+    let idp = builder.start().await?;
+    let app = idp.app();
+    println!("mock Logto is running (Ctrl-C stops it)");
+    println!("  issuer         {}", idp.issuer());
+    println!("  discovery      {}", idp.discovery_url());
+    println!("  signing        {}", idp.signing_alg().as_str());
+    println!("  app id         {}", app.id);
+    println!("  app secret     {}", app.secret.as_deref().unwrap_or("-"));
+    for uri in &app.oidc_client_metadata.redirect_uris {
+        println!("  redirect URI   {uri}");
+    }
+    for uri in &app.oidc_client_metadata.post_logout_redirect_uris {
+        println!("  sign-out URI   {uri}");
+    }
+    if let Some(postmark) = idp.postmark() {
+        println!("  fake Postmark  {}", postmark.base_url());
+        println!("  inbox          {}", postmark.inbox_url());
+    }
+    println!("  seed           {}", idp.seed());
+    stop.recv().await;
+    drop(idp);
+    println!("stopped");
+    Ok(())
 }
 
 async fn run_postmark(args: PostmarkArgs) -> std::io::Result<()> {

@@ -51,20 +51,20 @@ pub(crate) struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// Binds `addr`, then serves the router built by `app` (which receives the shutdown signal)
-    /// on a new thread. Paths are matched without their trailing slashes, and absolute-form
+    /// Binds `addr`, then serves the router built by `app` (which receives the bound address,
+    /// to build its URLs from, and the shutdown signal) on a new thread. Paths are matched without their trailing slashes, and absolute-form
     /// request targets (`POST http://host/path`, as sent through an HTTP proxy) route like
     /// plain paths.
     pub(crate) fn start(
         name: &str,
         addr: SocketAddr,
-        app: impl FnOnce(Shutdown) -> Router,
+        app: impl FnOnce(SocketAddr, Shutdown) -> Router,
     ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let router = app(Shutdown(stopped.clone()));
+        let router = app(addr, Shutdown(stopped.clone()));
         // The runtime is built on the server thread: a runtime must never be dropped inside the
         // caller's async context, which would happen here if spawning failed.
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -447,6 +447,27 @@ impl Tenant {
         self.resources.iter().find(|r| r.indicator == indicator)
     }
 
+    /// The scopes of API resource `indicator` that the user's roles grant.
+    pub fn granted_scopes(&self, user_id: &str, indicator: &str) -> Vec<String> {
+        let mut scopes: Vec<String> = Vec::new();
+        for role in self
+            .roles
+            .iter()
+            .filter(|r| r.user_ids.iter().any(|u| u == user_id))
+        {
+            for scope in role
+                .scopes
+                .iter()
+                .filter(|s| s.resource_indicator == indicator)
+            {
+                if !scopes.contains(&scope.name) {
+                    scopes.push(scope.name.clone());
+                }
+            }
+        }
+        scopes
+    }
+
     /// Checks what the mock relies on: unique ids, secrets for confidential apps, keys.
     pub fn validate(&self) -> Result<(), TenantError> {
         let mut seen = std::collections::HashSet::new();

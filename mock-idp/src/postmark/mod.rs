@@ -393,7 +393,7 @@ impl FakePostmarkBuilder {
 
         let shared = (server, templates, store.clone(), clock, rng);
         let mut state_out = None;
-        let handle = ServerHandle::start("postmark", self.addr, |shutdown| {
+        let handle = ServerHandle::start("postmark", self.addr, |_, shutdown| {
             let (server, templates, store, clock, rng) = shared;
             let state = PostmarkState {
                 server,

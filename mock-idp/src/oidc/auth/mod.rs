@@ -1,0 +1,295 @@
+//! `GET/POST /oidc/auth` and its resume, `GET /oidc/auth/{uid}`.
+//!
+//! A valid request either finishes at once (an IdP session exists and `prompt` does not ask
+//! for `login`: SSO) or starts an interaction: cookie `_interaction`, then 303 to the sign-in
+//! experience's first screen (`/sign-in?app_id=…`, `/register`, … as Logto picks it). Once the
+//! user has signed in, the experience sends the browser to `/oidc/auth/{uid}`, which opens an
+//! IdP session (cookie `_session`) and 303s to `redirect_uri?code=…&state=…&iss=…`.
+//!
+//! First-party apps are consented automatically, so the consent hop Logto makes through
+//! `/consent` is folded into the resume.
+
+pub(crate) mod checks;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use super::error::OidcError;
+use super::params::Params;
+use super::store::{AuthRequest, Code, Grant, Interaction, Session};
+use super::{INTERACTION_COOKIE, IdpState, SESSION_COOKIE, cookie, set_cookie, ttl};
+use crate::request_error::RequestError;
+
+/// `GET /oidc/auth`.
+pub(crate) async fn authorize_get(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::from_urlencoded(query.unwrap_or_default().as_bytes());
+    authorize(&state, &headers, &params)
+}
+
+/// `POST /oidc/auth` (a form body).
+pub(crate) async fn authorize_post(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    authorize(&state, &headers, &Params::from_urlencoded(&body))
+}
+
+fn authorize(state: &IdpState, headers: &HeaderMap, params: &Params) -> Response {
+    let checked = checks::run(params, &state.tenant());
+    let request = match checked {
+        Ok(request) => request,
+        Err(rejection) => {
+            state.events.push(
+                "authorization.error",
+                json!({
+                    "client_id": params.get("client_id"),
+                    "error": rejection.error.error,
+                    "error_description": rejection.error.description,
+                    "detail": rejection.error.detail,
+                    "redirected": rejection.redirect.is_some(),
+                }),
+            );
+            return match rejection.redirect.as_deref() {
+                Some((uri, client_state)) => {
+                    redirect_error(state, uri, client_state.as_deref(), &rejection.error)
+                }
+                None => rejection.error.into_response(),
+            };
+        }
+    };
+    state.events.push(
+        "authorization.started",
+        json!({"client_id": request.client_id, "scope": request.scopes.join(" "),
+               "resource": request.resources, "prompt": prompt_text(&request)}),
+    );
+    let now = state.clock.now();
+    let session = current_session(state, headers, now);
+    if request.prompt.none {
+        return match session {
+            Some((_, session)) => finish(state, &request, &session.account_id, Vec::new()),
+            None => redirect_error(
+                state,
+                &request.redirect_uri,
+                request.state.as_deref(),
+                &OidcError::login_required(),
+            ),
+        };
+    }
+    if let Some((_, session)) = session.filter(|_| !request.prompt.login) {
+        return finish(state, &request, &session.account_id, Vec::new());
+    }
+    start_interaction(state, request, now)
+}
+
+fn prompt_text(request: &AuthRequest) -> String {
+    let mut prompts = Vec::new();
+    if request.prompt.login {
+        prompts.push("login");
+    }
+    if request.prompt.consent {
+        prompts.push("consent");
+    }
+    prompts.join(" ")
+}
+
+/// The live session of the `_session` cookie, if its account still exists.
+fn current_session(
+    state: &IdpState,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+) -> Option<(String, Session)> {
+    let id = cookie(headers, SESSION_COOKIE)?;
+    let session = state.store.session(&id, now)?;
+    state.tenant().user(&session.account_id)?;
+    Some((id, session))
+}
+
+fn start_interaction(state: &IdpState, request: AuthRequest, now: OffsetDateTime) -> Response {
+    let uid = state.nanoid(21);
+    let location = first_screen(&request);
+    state.events.push(
+        "interaction.started",
+        json!({"uid": uid, "client_id": request.client_id, "first_screen": location}),
+    );
+    state.store.put_interaction(Interaction {
+        uid: uid.clone(),
+        request,
+        expires_at: now + Duration::seconds(ttl::INTERACTION),
+        login: None,
+    });
+    let cookie = set_cookie(state, INTERACTION_COOKIE, &uid, ttl::INTERACTION);
+    see_other(&location, &[cookie])
+}
+
+/// The experience's first screen, relative to the IdP (as Logto's `Location` is).
+fn first_screen(request: &AuthRequest) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("app_id", &request.client_id);
+    if let Some(hint) = &request.login_hint {
+        query.append_pair("login_hint", hint);
+    }
+    format!("{}?{}", request.first_screen.path(), query.finish())
+}
+
+/// `GET /oidc/auth/{uid}`: finishes a signed-in interaction.
+pub(crate) async fn resume(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+) -> Response {
+    let now = state.clock.now();
+    let cookie_matches = cookie(&headers, INTERACTION_COOKIE).is_some_and(|c| c == uid);
+    let interaction = state
+        .store
+        .interaction(&uid, now)
+        .filter(|_| cookie_matches);
+    let Some(interaction) = interaction else {
+        state.events.push(
+            "authorization.error",
+            json!({"uid": uid, "error": "session.not_found",
+                   "detail": if cookie_matches { "interaction not found or expired" } else { "interaction cookie missing or for another interaction" }}),
+        );
+        return RequestError::session_not_found().into_response();
+    };
+    let Some((account_id, _)) = interaction.login.clone() else {
+        // Not signed in yet: back to the sign-in experience.
+        return see_other(&first_screen(&interaction.request), &[]);
+    };
+    state.store.remove_interaction(&uid);
+    let session_id = current_session(&state, &headers, now)
+        .filter(|(_, s)| s.account_id == account_id)
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| state.nanoid(21));
+    state.store.put_session(
+        session_id.clone(),
+        Session {
+            account_id: account_id.clone(),
+            expires_at: now + Duration::seconds(ttl::SESSION),
+        },
+    );
+    state.events.push(
+        "interaction.ended",
+        json!({"uid": uid, "account_id": account_id, "client_id": interaction.request.client_id}),
+    );
+    let cookies = vec![
+        set_cookie(&state, SESSION_COOKIE, &session_id, ttl::SESSION),
+        set_cookie(&state, INTERACTION_COOKIE, "", 0),
+    ];
+    finish(&state, &interaction.request, &account_id, cookies)
+}
+
+/// Grants what was asked (first-party apps are auto-consented), issues the code, and sends
+/// the browser back to the client.
+fn finish(
+    state: &IdpState,
+    request: &AuthRequest,
+    account_id: &str,
+    cookies: Vec<String>,
+) -> Response {
+    let now = state.clock.now();
+    let grant_id = state.nanoid(21);
+    state
+        .store
+        .put_grant(grant_id.clone(), Grant { revoked: false });
+    let code = state.nanoid(43);
+    state.store.put_code(
+        code.clone(),
+        Code {
+            grant_id: grant_id.clone(),
+            client_id: request.client_id.clone(),
+            account_id: account_id.to_owned(),
+            redirect_uri: request.redirect_uri.clone(),
+            scopes: request.scopes.clone(),
+            resources: request.resources.clone(),
+            resource_scopes: request.resource_scopes.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            expires_at: now + Duration::seconds(ttl::CODE),
+            consumed: false,
+        },
+    );
+    state.events.push(
+        "authorization.success",
+        json!({"client_id": request.client_id, "account_id": account_id, "grant_id": grant_id}),
+    );
+    let mut query = vec![("code", code.as_str())];
+    if let Some(client_state) = &request.state {
+        query.push(("state", client_state));
+    }
+    let issuer = state.issuer();
+    query.push(("iss", &issuer));
+    see_other(&with_query(&request.redirect_uri, &query), &cookies)
+}
+
+/// `redirect_uri?error=…&error_description=…&state=…&iss=…`.
+fn redirect_error(
+    state: &IdpState,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    error: &OidcError,
+) -> Response {
+    let issuer = state.issuer();
+    let mut query = vec![
+        ("error", error.error),
+        ("error_description", error.description.as_str()),
+    ];
+    if let Some(client_state) = client_state {
+        query.push(("state", client_state));
+    }
+    query.push(("iss", &issuer));
+    see_other(&with_query(redirect_uri, &query), &[])
+}
+
+fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        query.append_pair(name, value);
+    }
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}{}", query.finish())
+}
+
+/// A 303 (what node-oidc-provider answers), with cookies to set.
+fn see_other(location: &str, cookies: &[String]) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// Test-only: signs `account_id` in to interaction `uid` (what the sign-in experience does
+/// once the user proved who they are). Returns the resume URL.
+pub(crate) fn complete_interaction(
+    state: &IdpState,
+    uid: &str,
+    account_id: &str,
+) -> Option<String> {
+    let now = state.clock.now();
+    state
+        .store
+        .finish_interaction(uid, account_id, now)
+        .then(|| {
+            state.events.push(
+                "interaction.login",
+                json!({"uid": uid, "account_id": account_id, "by": "test-only login"}),
+            );
+            format!("{}/auth/{uid}", state.issuer())
+        })
+}

@@ -1,0 +1,250 @@
+//! What the provider remembers: interactions, sessions, grants, authorization codes and tokens.
+//!
+//! In memory, one instance per IdP, behind a `std::sync::Mutex` (never held across an
+//! `.await`). Expiry is checked against the injected clock at use, so `clock.advance` expires
+//! codes and tokens without any background task.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use time::OffsetDateTime;
+
+/// Which first screen the sign-in experience opens with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FirstScreen {
+    SignIn,
+    Register,
+    IdentifierSignIn,
+    IdentifierRegister,
+    ResetPassword,
+    SingleSignOn,
+}
+
+impl FirstScreen {
+    /// The experience route (Logto's `packages/schemas/src/consts/experience.ts`).
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Self::SignIn => "/sign-in",
+            Self::Register => "/register",
+            Self::IdentifierSignIn => "/identifier-sign-in",
+            Self::IdentifierRegister => "/identifier-register",
+            Self::ResetPassword => "/reset-password",
+            Self::SingleSignOn => "/single-sign-on",
+        }
+    }
+}
+
+/// The prompts requested.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A validated authorization request.
+#[derive(Clone, Debug)]
+pub(crate) struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// Granted OIDC scopes, in request order (unknown ones dropped, `offline_access` kept only
+    /// with `prompt=consent`).
+    pub scopes: Vec<String>,
+    /// Requested scopes of the requested API resources (for their access tokens).
+    pub resource_scopes: Vec<String>,
+    pub prompt: Prompt,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub resources: Vec<String>,
+    pub first_screen: FirstScreen,
+    pub login_hint: Option<String>,
+}
+
+/// A sign-in in progress, between `/oidc/auth` and its resume.
+#[derive(Clone, Debug)]
+pub(crate) struct Interaction {
+    pub uid: String,
+    pub request: AuthRequest,
+    pub expires_at: OffsetDateTime,
+    /// Set when the user has signed in: the account and when.
+    pub login: Option<(String, OffsetDateTime)>,
+}
+
+/// An IdP session (cookie `_session`): who is signed in here.
+#[derive(Clone, Debug)]
+pub(crate) struct Session {
+    pub account_id: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a user allowed a client. Revoking it kills every token issued under it.
+#[derive(Clone, Debug)]
+pub(crate) struct Grant {
+    pub revoked: bool,
+}
+
+/// An authorization code (single use, 60 s).
+#[derive(Clone, Debug)]
+pub(crate) struct Code {
+    pub grant_id: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub resources: Vec<String>,
+    pub resource_scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub expires_at: OffsetDateTime,
+    pub consumed: bool,
+}
+
+/// An opaque access token or a refresh token.
+#[derive(Clone, Debug)]
+pub(crate) struct Token {
+    pub grant_id: String,
+    pub account_id: String,
+    pub scopes: Vec<String>,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    interactions: HashMap<String, Interaction>,
+    sessions: HashMap<String, Session>,
+    grants: HashMap<String, Grant>,
+    codes: HashMap<String, Code>,
+    access_tokens: HashMap<String, Token>,
+    refresh_tokens: HashMap<String, Token>,
+}
+
+/// The provider's memory.
+#[derive(Debug, Default)]
+pub(crate) struct OidcStore {
+    inner: Mutex<Inner>,
+}
+
+impl OidcStore {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn put_interaction(&self, interaction: Interaction) {
+        self.lock()
+            .interactions
+            .insert(interaction.uid.clone(), interaction);
+    }
+
+    /// The interaction `uid`, unless it expired.
+    pub(crate) fn interaction(&self, uid: &str, now: OffsetDateTime) -> Option<Interaction> {
+        self.lock()
+            .interactions
+            .get(uid)
+            .filter(|i| i.expires_at > now)
+            .cloned()
+    }
+
+    /// Records that `account_id` signed in for interaction `uid`.
+    pub(crate) fn finish_interaction(
+        &self,
+        uid: &str,
+        account_id: &str,
+        now: OffsetDateTime,
+    ) -> bool {
+        match self.lock().interactions.get_mut(uid) {
+            Some(interaction) if interaction.expires_at > now => {
+                interaction.login = Some((account_id.to_owned(), now));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The newest unexpired interaction nobody has signed in to yet.
+    pub(crate) fn newest_pending_interaction(&self, now: OffsetDateTime) -> Option<Interaction> {
+        self.lock()
+            .interactions
+            .values()
+            .filter(|i| i.login.is_none() && i.expires_at > now)
+            .max_by_key(|i| i.expires_at)
+            .cloned()
+    }
+
+    pub(crate) fn remove_interaction(&self, uid: &str) {
+        self.lock().interactions.remove(uid);
+    }
+
+    pub(crate) fn put_session(&self, id: String, session: Session) {
+        self.lock().sessions.insert(id, session);
+    }
+
+    /// The session `id`, unless it expired.
+    pub(crate) fn session(&self, id: &str, now: OffsetDateTime) -> Option<Session> {
+        self.lock()
+            .sessions
+            .get(id)
+            .filter(|s| s.expires_at > now)
+            .cloned()
+    }
+
+    pub(crate) fn put_grant(&self, id: String, grant: Grant) {
+        self.lock().grants.insert(id, grant);
+    }
+
+    /// Revokes a grant: every token issued under it stops working.
+    pub(crate) fn revoke_grant(&self, id: &str) {
+        let mut inner = self.lock();
+        if let Some(grant) = inner.grants.get_mut(id) {
+            grant.revoked = true;
+        }
+        inner.access_tokens.retain(|_, t| t.grant_id != id);
+        inner.refresh_tokens.retain(|_, t| t.grant_id != id);
+    }
+
+    pub(crate) fn grant_is_live(&self, id: &str) -> bool {
+        self.lock().grants.get(id).is_some_and(|g| !g.revoked)
+    }
+
+    pub(crate) fn put_code(&self, code: String, record: Code) {
+        self.lock().codes.insert(code, record);
+    }
+
+    /// The code as it is (consumed or not, expired or not: the grant decides what that means).
+    pub(crate) fn code(&self, code: &str) -> Option<Code> {
+        self.lock().codes.get(code).cloned()
+    }
+
+    /// Marks `code` used; false if it already was (a concurrent exchange won).
+    pub(crate) fn consume_code(&self, code: &str) -> bool {
+        match self.lock().codes.get_mut(code) {
+            Some(record) if !record.consumed => {
+                record.consumed = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn put_access_token(&self, token: String, record: Token) {
+        self.lock().access_tokens.insert(token, record);
+    }
+
+    /// The access token, unless expired or its grant was revoked.
+    pub(crate) fn access_token(&self, token: &str, now: OffsetDateTime) -> Option<Token> {
+        let inner = self.lock();
+        let record = inner
+            .access_tokens
+            .get(token)
+            .filter(|t| t.expires_at > now)?;
+        let live = inner
+            .grants
+            .get(&record.grant_id)
+            .is_some_and(|g| !g.revoked);
+        live.then(|| record.clone())
+    }
+
+    pub(crate) fn put_refresh_token(&self, token: String, record: Token) {
+        self.lock().refresh_tokens.insert(token, record);
+    }
+}

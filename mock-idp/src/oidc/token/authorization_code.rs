@@ -1,0 +1,158 @@
+//! `grant_type=authorization_code`: the code (single use, 60 s), PKCE, `redirect_uri`
+//! equality, then the tokens. A code used twice revokes everything it issued.
+//!
+//! The checks run in node-oidc-provider's order: found, issued to this client, not expired,
+//! PKCE, not already used, same `redirect_uri`. Clients only ever see "grant request is
+//! invalid"; the exact reason goes to the event log.
+
+use serde_json::json;
+use time::Duration;
+
+use super::super::auth::checks::{check_pkce_format, pkce_matches};
+use super::super::error::OidcError;
+use super::super::params::Params;
+use super::super::store::Token;
+use super::super::{IdpState, ttl};
+use super::{TokenResponse, id_token, resource_access_token, server_error};
+use crate::tenant::Application;
+
+pub(crate) fn exchange(
+    state: &IdpState,
+    client: &Application,
+    params: &Params,
+) -> Result<TokenResponse, OidcError> {
+    let code = params.required("code")?;
+    let redirect_uri = params.required("redirect_uri")?;
+    let verifier = params.get("code_verifier");
+    if let Some(verifier) = verifier {
+        check_pkce_format(verifier, "code_verifier")?;
+    }
+    let now = state.clock.now();
+    let record = state
+        .store
+        .code(code)
+        .ok_or_else(|| OidcError::invalid_grant("authorization code not found"))?;
+    if record.client_id != client.id {
+        return Err(OidcError::invalid_grant("client mismatch"));
+    }
+    if record.expires_at <= now {
+        return Err(OidcError::invalid_grant("authorization code is expired"));
+    }
+    if record.code_challenge.is_some() || verifier.is_some() {
+        let verified = record
+            .code_challenge
+            .as_deref()
+            .zip(verifier)
+            .is_some_and(|(challenge, verifier)| pkce_matches(verifier, challenge));
+        if !verified {
+            return Err(OidcError::invalid_grant("PKCE verification failed"));
+        }
+    }
+    if record.consumed || !state.store.consume_code(code) {
+        state.store.revoke_grant(&record.grant_id);
+        state.events.push(
+            "grant.revoked",
+            json!({"grant_id": record.grant_id, "reason": "authorization code used twice"}),
+        );
+        return Err(OidcError::invalid_grant(
+            "authorization code already consumed",
+        ));
+    }
+    if record.redirect_uri != redirect_uri {
+        return Err(OidcError::invalid_grant(
+            "authorization code redirect_uri mismatch",
+        ));
+    }
+    if !state.store.grant_is_live(&record.grant_id) {
+        return Err(OidcError::invalid_grant("grant not found"));
+    }
+    let user = state
+        .tenant()
+        .user(&record.account_id)
+        .cloned()
+        .ok_or_else(|| OidcError::invalid_grant("account not found"))?;
+
+    let (access_token, expires_in) = match params.get("resource") {
+        Some(indicator) => {
+            if !record.resources.iter().any(|r| r == indicator) {
+                return Err(
+                    OidcError::invalid_target("resource indicator is missing, or unknown").detail(
+                        format!("{indicator} was not requested at the authorization endpoint"),
+                    ),
+                );
+            }
+            resource_access_token(
+                state,
+                client,
+                &user.id,
+                indicator,
+                &record.resource_scopes,
+                now,
+            )?
+        }
+        None => {
+            let token = state.nanoid(43);
+            state.store.put_access_token(
+                token.clone(),
+                Token {
+                    grant_id: record.grant_id.clone(),
+                    account_id: user.id.clone(),
+                    scopes: record.scopes.clone(),
+                    expires_at: now + Duration::seconds(ttl::ACCESS_TOKEN),
+                },
+            );
+            (token, ttl::ACCESS_TOKEN)
+        }
+    };
+    let has = |scope: &str| record.scopes.iter().any(|s| s == scope);
+    let id_token = if has("openid") {
+        Some(id_token(
+            state,
+            client,
+            &user,
+            &record.scopes,
+            record.nonce.as_deref(),
+            now,
+        )?)
+    } else {
+        None
+    };
+    let always = client
+        .custom_client_metadata
+        .always_issue_refresh_token
+        .unwrap_or(false);
+    let refresh_token = (has("offline_access") || always).then(|| {
+        let token = state.nanoid(43);
+        let days = client.custom_client_metadata.refresh_token_ttl_in_days;
+        let lifetime = days.map_or(ttl::REFRESH_TOKEN, |d| {
+            i64::try_from(d * 24 * 3600).unwrap_or(ttl::REFRESH_TOKEN)
+        });
+        state.store.put_refresh_token(
+            token.clone(),
+            Token {
+                grant_id: record.grant_id.clone(),
+                account_id: user.id.clone(),
+                scopes: record.scopes.clone(),
+                expires_at: now + Duration::seconds(lifetime),
+            },
+        );
+        token
+    });
+    state.events.push(
+        "grant.success",
+        json!({"grant_type": "authorization_code", "client_id": client.id, "account_id": user.id,
+               "grant_id": record.grant_id, "scope": record.scopes.join(" "),
+               "id_token": id_token.is_some(), "refresh_token": refresh_token.is_some()}),
+    );
+    if id_token.is_none() && has("openid") {
+        return Err(server_error("no ID token".into()));
+    }
+    Ok(TokenResponse {
+        access_token,
+        expires_in,
+        id_token,
+        refresh_token,
+        scope: record.scopes.join(" "),
+        token_type: "Bearer",
+    })
+}

@@ -1,0 +1,175 @@
+//! `POST /oidc/token`: parameters, client authentication, then the grant (one file per
+//! `grant_type`), and Logto's token response.
+//!
+//! Bodies may be `application/x-www-form-urlencoded` or JSON (Logto converts JSON bodies);
+//! NUL bytes and repeated parameters (but `resource`) are rejected.
+
+pub(crate) mod authorization_code;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use super::claims::{self, Audience};
+use super::error::OidcError;
+use super::params::Params;
+use super::{IdpState, client_auth};
+use crate::tenant::{Application, User};
+
+/// Logto's token response, keys in node-oidc-provider's order.
+#[derive(Serialize)]
+pub(crate) struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+    pub token_type: &'static str,
+}
+
+impl IntoResponse for TokenResponse {
+    fn into_response(self) -> Response {
+        let mut response = axum::Json(self).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
+
+pub(crate) async fn token(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, &headers, &body) {
+        Ok(response) => response.into_response(),
+        Err(error) => {
+            state.events.push(
+                "grant.error",
+                json!({"error": error.error, "error_description": error.description, "detail": error.detail}),
+            );
+            error.into_response()
+        }
+    }
+}
+
+fn handle(state: &IdpState, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, OidcError> {
+    let params = read_params(headers, body)?;
+    let client = client_auth::authenticate(&state.tenant(), headers, &params)?;
+    let grant_type = params.required("grant_type")?;
+    match grant_type {
+        "authorization_code" => authorization_code::exchange(state, &client, &params),
+        _ => Err(OidcError::unsupported_grant_type().detail(format!("grant_type {grant_type}"))),
+    }
+}
+
+fn read_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OidcError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let params = match content_type.as_str() {
+        "application/x-www-form-urlencoded" => Params::from_urlencoded(body),
+        "application/json" => Params::from_json(body)?,
+        _ => {
+            return Err(OidcError::invalid_request(
+                "only application/x-www-form-urlencoded content-type bodies are supported",
+            ));
+        }
+    };
+    if params.has_nul() {
+        return Err(OidcError::invalid_request(
+            "NUL bytes are not allowed in parameters",
+        ));
+    }
+    params.reject_duplicates(&["resource"])?;
+    Ok(params)
+}
+
+/// An ID token for `user`: Logto's claims for `scopes`, then `nonce` (when the request had
+/// one), `iat`, `exp`, `aud` (the client id, a string) and `iss`.
+pub(crate) fn id_token(
+    state: &IdpState,
+    client: &Application,
+    user: &User,
+    scopes: &[String],
+    nonce: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<String, OidcError> {
+    let mut payload: Map<String, Value> = claims::for_scopes(user, scopes, Audience::IdToken);
+    if let Some(nonce) = nonce {
+        payload.insert("nonce".into(), Value::String(nonce.to_owned()));
+    }
+    let iat = now.unix_timestamp();
+    let ttl = i64::try_from(client.id_token_ttl()).unwrap_or(3600);
+    payload.insert("iat".into(), Value::from(iat));
+    payload.insert("exp".into(), Value::from(iat + ttl));
+    payload.insert("aud".into(), Value::String(client.id.clone()));
+    payload.insert("iss".into(), Value::String(state.issuer()));
+    state
+        .keys
+        .sign(&payload, None)
+        .map_err(|e| server_error(format!("signing the ID token failed: {e}")))
+}
+
+/// A JWT access token for API resource `indicator` (`typ: at+jwt`, `aud` = the resource):
+/// `scope` is what was requested of the resource and the user's roles grant (omitted when
+/// empty, as Logto does). Returns the token and its lifetime.
+pub(crate) fn resource_access_token(
+    state: &IdpState,
+    client: &Application,
+    account_id: &str,
+    indicator: &str,
+    requested: &[String],
+    now: OffsetDateTime,
+) -> Result<(String, i64), OidcError> {
+    let tenant = state.tenant();
+    let resource = tenant
+        .resource(indicator)
+        .ok_or_else(|| OidcError::invalid_target("resource indicator is missing, or unknown"))?;
+    let granted = tenant.granted_scopes(account_id, indicator);
+    let scope: Vec<&str> = requested
+        .iter()
+        .filter(|s| granted.contains(s))
+        .map(String::as_str)
+        .collect();
+    let ttl = i64::try_from(resource.access_token_ttl).unwrap_or(3600);
+    let iat = now.unix_timestamp();
+    let mut payload = Map::new();
+    payload.insert("jti".into(), Value::String(state.nanoid(21)));
+    payload.insert("sub".into(), Value::String(account_id.to_owned()));
+    payload.insert("iat".into(), Value::from(iat));
+    payload.insert("exp".into(), Value::from(iat + ttl));
+    if !scope.is_empty() {
+        payload.insert("scope".into(), Value::String(scope.join(" ")));
+    }
+    payload.insert("client_id".into(), Value::String(client.id.clone()));
+    payload.insert("iss".into(), Value::String(state.issuer()));
+    payload.insert("aud".into(), Value::String(indicator.to_owned()));
+    let token = state
+        .keys
+        .sign(&payload, Some("at+jwt"))
+        .map_err(|e| server_error(format!("signing the access token failed: {e}")))?;
+    Ok((token, ttl))
+}
+
+/// Something that should not happen: the detail goes to the log, the client sees
+/// `server_error`.
+pub(crate) fn server_error(detail: String) -> OidcError {
+    let mut error = OidcError::invalid_request("oops! something went wrong").detail(detail);
+    error.error = "server_error";
+    error.status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+    error
+}
