@@ -1,6 +1,12 @@
 //! Integration tests of `mock-idp`, in one binary (each test binary costs a link).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod idp_authorize;
+mod idp_discovery;
+mod idp_openidconnect;
+mod idp_support;
+mod idp_token;
+mod idp_userinfo;
 mod postmark_clients;
 mod postmark_errors;
 mod postmark_faults;

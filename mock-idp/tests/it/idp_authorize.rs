@@ -1,0 +1,448 @@
+//! `/oidc/auth`: one test per check, the interaction, its resume, and SSO.
+
+use mock_idp::MockIdp;
+
+use crate::idp_support::{CHALLENGE, Idp, REDIRECT};
+
+/// Parameter overrides, the expected `error` and `error_description`.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
+#[tokio::test]
+async fn a_valid_request_starts_an_interaction_at_the_sign_in_page() {
+    let idp = Idp::start().await;
+    let started = idp.get(&idp.auth_url(&[]), &[]).await;
+    assert_eq!(started.status, 303, "{started:?}");
+    assert_eq!(
+        started.location.as_deref(),
+        Some(format!("/sign-in?app_id={}", idp.client_id).as_str())
+    );
+    let cookie = started
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("_interaction="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        idp.idp
+            .events()
+            .iter()
+            .any(|e| e.kind == "interaction.started")
+    );
+}
+
+#[tokio::test]
+async fn interaction_mode_and_first_screen_pick_the_first_screen() {
+    let idp = Idp::start().await;
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("interaction_mode", "signUp")], "/register"),
+        (&[("interaction_mode", "signIn")], "/sign-in"),
+        (&[("first_screen", "register")], "/register"),
+        (
+            &[("first_screen", "identifier:sign_in")],
+            "/identifier-sign-in",
+        ),
+        (
+            &[("first_screen", "identifier:register")],
+            "/identifier-register",
+        ),
+        (&[("first_screen", "reset_password")], "/reset-password"),
+        (&[("first_screen", "single_sign_on")], "/single-sign-on"),
+        (
+            &[("interaction_mode", "signIn"), ("first_screen", "register")],
+            "/register",
+        ),
+        // One invalid Logto parameter voids them all, as in Logto.
+        (
+            &[("first_screen", "register"), ("identifier", "fax")],
+            "/sign-in",
+        ),
+        (
+            &[
+                ("interaction_mode", "signUp"),
+                ("first_screen", "identifier:sign-in"),
+            ],
+            "/sign-in",
+        ),
+    ];
+    for (params, path) in cases {
+        let started = idp.get(&idp.auth_url(params), &[]).await;
+        let location = started.location.unwrap();
+        assert!(
+            location.starts_with(&format!("{path}?app_id=")),
+            "{params:?} → {location}"
+        );
+    }
+    let hinted = idp
+        .get(&idp.auth_url(&[("login_hint", "alice@example.com")]), &[])
+        .await;
+    assert!(
+        hinted
+            .location
+            .unwrap()
+            .ends_with("&login_hint=alice%40example.com")
+    );
+}
+
+#[tokio::test]
+async fn errors_before_the_redirect_uri_is_validated_are_400_and_never_redirected() {
+    let idp = Idp::start().await;
+    let cases: &[Case<'_>] = &[
+        (
+            &[("client_id", "")],
+            "invalid_request",
+            "missing required parameter 'client_id'",
+        ),
+        (
+            &[("client_id", "unknown")],
+            "invalid_client",
+            "client is invalid",
+        ),
+        (
+            &[("redirect_uri", "")],
+            "invalid_request",
+            "missing required parameter 'redirect_uri'",
+        ),
+        (
+            &[("redirect_uri", "http://localhost:3000/callback/")],
+            "invalid_redirect_uri",
+            "redirect_uri did not match any of the client's registered redirect_uris",
+        ),
+        (
+            &[("redirect_uri", "https://evil.example/callback")],
+            "invalid_redirect_uri",
+            "redirect_uri did not match any of the client's registered redirect_uris",
+        ),
+    ];
+    for (params, error, description) in cases {
+        let answer = idp.get(&idp.auth_url(params), &[]).await;
+        assert!(
+            answer.location.is_none(),
+            "{params:?} must not redirect: {answer:?}"
+        );
+        assert_eq!(
+            &answer.assert_oidc_error(400, error),
+            description,
+            "{params:?}"
+        );
+    }
+    // Even a later error is not redirected while the redirect_uri is not the client's.
+    let both = idp
+        .get(
+            &idp.auth_url(&[
+                ("redirect_uri", "https://evil.example/cb"),
+                ("response_type", "token"),
+            ]),
+            &[],
+        )
+        .await;
+    assert!(both.location.is_none());
+    both.assert_oidc_error(400, "unsupported_response_type");
+}
+
+#[tokio::test]
+async fn duplicate_parameters_are_rejected_except_resource() {
+    let idp = Idp::start().await;
+    let url = format!("{}&scope=openid", idp.auth_url(&[]));
+    let answer = idp.get(&url, &[]).await;
+    let description =
+        answer.assert_redirected_error("invalid_request", Some("state-123"), &idp.idp.issuer());
+    assert_eq!(description, "'scope' parameter must not be provided twice");
+    let url = format!(
+        "{}&resource=https://api.example.com&resource=https://api.example.com",
+        idp.auth_url(&[])
+    );
+    assert_eq!(idp.get(&url, &[]).await.status, 303);
+    assert!(
+        idp.get(&url, &[])
+            .await
+            .location
+            .unwrap()
+            .starts_with("/sign-in")
+    );
+}
+
+#[tokio::test]
+async fn errors_after_the_redirect_uri_is_validated_are_redirected_with_state_and_iss() {
+    let idp = Idp::start().await;
+    let issuer = idp.idp.issuer();
+    let long = "x".repeat(129);
+    let cases: &[Case<'_>] = &[
+        (
+            &[("response_type", "")],
+            "invalid_request",
+            "missing required parameter 'response_type'",
+        ),
+        (
+            &[("response_type", "token")],
+            "unsupported_response_type",
+            "unsupported response_type requested",
+        ),
+        (
+            &[("response_type", "code id_token")],
+            "unsupported_response_type",
+            "unsupported response_type requested",
+        ),
+        (
+            &[("response_mode", "form_post")],
+            "unsupported_response_mode",
+            "unsupported response_mode requested",
+        ),
+        (
+            &[("prompt", "sometimes")],
+            "invalid_request",
+            "unsupported prompt value requested",
+        ),
+        (
+            &[("prompt", "none login")],
+            "invalid_request",
+            "prompt none must only be used alone",
+        ),
+        (
+            &[("scope", "profile")],
+            "invalid_request",
+            "openid scope must be requested when using the nonce parameter",
+        ),
+        (
+            &[("resource", "https://unknown.example.com")],
+            "invalid_target",
+            "resource indicator is missing, or unknown",
+        ),
+        (
+            &[("resource", "not-a-uri")],
+            "invalid_target",
+            "resource indicator must be an absolute URI",
+        ),
+        (
+            &[("code_challenge_method", "plain")],
+            "invalid_request",
+            "not supported value of code_challenge_method",
+        ),
+        (
+            &[("code_challenge_method", "")],
+            "invalid_request",
+            "plain code_challenge_method fallback disabled, code_challenge_method must be provided",
+        ),
+        (
+            &[("code_challenge", "")],
+            "invalid_request",
+            "code_challenge must be provided with code_challenge_method",
+        ),
+        (
+            &[("code_challenge", "too-short")],
+            "invalid_request",
+            "code_challenge must be a string with a minimum length of 43 characters",
+        ),
+        (
+            &[("code_challenge", long.as_str())],
+            "invalid_request",
+            "code_challenge must be a string with a maximum length of 128 characters",
+        ),
+        (
+            &[(
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM",
+            )],
+            "invalid_request",
+            "code_challenge contains invalid characters",
+        ),
+    ];
+    for (params, error, description) in cases {
+        let answer = idp.get(&idp.auth_url(params), &[]).await;
+        assert_eq!(
+            &answer.assert_redirected_error(error, Some("state-123"), &issuer),
+            description,
+            "{params:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pkce_is_optional_for_a_traditional_app_but_required_for_a_public_one() {
+    let idp = Idp::start().await;
+    let without = idp
+        .get(
+            &idp.auth_url(&[("code_challenge", ""), ("code_challenge_method", "")]),
+            &[],
+        )
+        .await;
+    assert!(
+        without.location.unwrap().starts_with("/sign-in"),
+        "a traditional app may skip PKCE"
+    );
+
+    let mut spa = idp.idp.app();
+    spa.id = "spa00000000000000000a".into();
+    spa.app_type = mock_idp::tenant::ApplicationType::Spa;
+    spa.secret = None;
+    let idp = Idp::start_with(MockIdp::builder().application(spa)).await;
+    let url = idp.auth_url(&[
+        ("client_id", "spa00000000000000000a"),
+        ("code_challenge", ""),
+        ("code_challenge_method", ""),
+    ]);
+    let answer = idp.get(&url, &[]).await;
+    assert_eq!(
+        answer.assert_redirected_error("invalid_request", Some("state-123"), &idp.idp.issuer()),
+        "PKCE must be used for this request"
+    );
+}
+
+#[tokio::test]
+async fn prompt_none_without_a_session_is_login_required() {
+    let idp = Idp::start().await;
+    let answer = idp.get(&idp.auth_url(&[("prompt", "none")]), &[]).await;
+    answer.assert_redirected_error("login_required", Some("state-123"), &idp.idp.issuer());
+}
+
+#[tokio::test]
+async fn the_resume_returns_a_code_state_and_iss_with_303() {
+    let idp = Idp::start().await;
+    let (done, session) = idp.sign_in("alice@example.com", &[]).await;
+    let location = done.location.as_deref().unwrap();
+    assert!(
+        location.starts_with(&format!("{REDIRECT}?code=")),
+        "{location}"
+    );
+    assert_eq!(done.location_param("code").unwrap().len(), 43);
+    assert_eq!(done.location_param("state").as_deref(), Some("state-123"));
+    assert_eq!(done.location_param("iss"), Some(idp.idp.issuer()));
+    assert!(!session.is_empty());
+    assert!(
+        done.cookies
+            .iter()
+            .any(|c| c.starts_with("_interaction=;") && c.contains("Max-Age=0")),
+        "the interaction cookie is cleared: {:?}",
+        done.cookies
+    );
+}
+
+#[tokio::test]
+async fn a_second_sign_in_is_silent_until_prompt_login() {
+    let idp = Idp::start().await;
+    let (_, session) = idp.sign_in("alice@example.com", &[]).await;
+    let again = idp
+        .get(
+            &idp.auth_url(&[("state", "again")]),
+            &[("_session", &session)],
+        )
+        .await;
+    assert_eq!(again.status, 303);
+    assert!(
+        again.location.as_deref().unwrap().starts_with(REDIRECT),
+        "SSO: straight back with a code: {again:?}"
+    );
+    assert_eq!(again.location_param("state").as_deref(), Some("again"));
+    let none = idp
+        .get(
+            &idp.auth_url(&[("prompt", "none")]),
+            &[("_session", &session)],
+        )
+        .await;
+    assert!(
+        none.location_param("code").is_some(),
+        "prompt=none with a session: {none:?}"
+    );
+    let login = idp
+        .get(
+            &idp.auth_url(&[("prompt", "login")]),
+            &[("_session", &session)],
+        )
+        .await;
+    assert!(
+        login.location.unwrap().starts_with("/sign-in"),
+        "prompt=login asks again"
+    );
+}
+
+#[tokio::test]
+async fn a_resume_needs_its_interaction_cookie() {
+    let idp = Idp::start().await;
+    let started = idp.get(&idp.auth_url(&[]), &[]).await;
+    let uid = started.cookie("_interaction").unwrap();
+    let before_login = idp
+        .get(
+            &format!("{}/auth/{uid}", idp.idp.issuer()),
+            &[("_interaction", &uid)],
+        )
+        .await;
+    assert_eq!(before_login.status, 303);
+    assert!(
+        before_login.location.unwrap().starts_with("/sign-in"),
+        "not signed in yet: back to the sign-in page"
+    );
+
+    let resume = idp.idp.test_only_login("alice@example.com").unwrap();
+    for cookies in [&[][..], &[("_interaction", "someone-elses")][..]] {
+        let answer = idp.get(&resume, cookies).await;
+        assert_eq!(answer.status, 400, "{answer:?}");
+        assert_eq!(
+            answer.json(),
+            serde_json::json!({"code": "session.not_found", "message": "Session not found. Please go back and sign in again."})
+        );
+    }
+    let unknown = idp
+        .get(
+            &format!("{}/auth/nope", idp.idp.issuer()),
+            &[("_interaction", "nope")],
+        )
+        .await;
+    assert_eq!(unknown.status, 400);
+}
+
+#[tokio::test]
+async fn an_interaction_expires_after_an_hour_of_mock_time() {
+    let idp = Idp::start().await;
+    let started = idp.get(&idp.auth_url(&[]), &[]).await;
+    let uid = started.cookie("_interaction").unwrap();
+    idp.idp
+        .clock()
+        .advance(std::time::Duration::from_secs(3601));
+    assert!(idp.idp.test_only_login("alice@example.com").is_err());
+    let answer = idp
+        .get(
+            &format!("{}/auth/{uid}", idp.idp.issuer()),
+            &[("_interaction", &uid)],
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+}
+
+#[tokio::test]
+async fn the_test_only_login_explains_what_is_missing() {
+    let idp = Idp::start().await;
+    assert!(
+        idp.idp
+            .test_only_login("alice@example.com")
+            .unwrap_err()
+            .0
+            .contains("no sign-in is waiting")
+    );
+    idp.get(&idp.auth_url(&[]), &[]).await;
+    assert!(
+        idp.idp
+            .test_only_login("nobody@example.com")
+            .unwrap_err()
+            .0
+            .contains("no user")
+    );
+}
+
+#[tokio::test]
+async fn post_requests_are_accepted_too() {
+    let idp = Idp::start().await;
+    let url = idp.auth_url(&[]);
+    let (endpoint, query) = url.split_once('?').unwrap();
+    let response = idp
+        .http
+        .post(endpoint)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(query.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let _ = CHALLENGE;
+}

@@ -1,0 +1,241 @@
+//! Helpers for the mock Logto's tests: a client that never follows redirects, and a sign-in
+//! flow through the test-only login.
+
+use mock_idp::{MockIdp, MockIdpBuilder};
+use serde_json::Value;
+
+/// The sample app's registered redirect URI (fixture).
+pub const REDIRECT: &str = "http://localhost:3000/callback";
+/// A valid PKCE pair (RFC 7636 appendix B).
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct Idp {
+    pub idp: MockIdp,
+    pub http: reqwest::Client,
+    pub client_id: String,
+    pub secret: String,
+}
+
+/// An answer: status, headers of interest and body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub cookies: Vec<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// A query parameter of the `Location`.
+    pub fn location_param(&self, name: &str) -> Option<String> {
+        let location = self.location.as_deref()?;
+        let query = location.split_once('?')?.1;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// The value a `Set-Cookie` gives `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.iter().find_map(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=')?;
+            (k == name).then(|| v.to_owned())
+        })
+    }
+
+    /// Asserts an error in Logto's OIDC shape and returns its `error_description`.
+    pub fn assert_oidc_error(&self, status: u16, error: &str) -> String {
+        assert_eq!(self.status, status, "{self:?}");
+        let body = self.json();
+        assert_eq!(body["code"], format!("oidc.{error}"), "{self:?}");
+        assert_eq!(body["error"], error, "{self:?}");
+        assert!(body["message"].is_string(), "{self:?}");
+        body["error_description"].as_str().unwrap().to_owned()
+    }
+
+    /// Asserts an error redirected to the client: `error`, `state` and `iss` in the Location.
+    pub fn assert_redirected_error(
+        &self,
+        error: &str,
+        state: Option<&str>,
+        issuer: &str,
+    ) -> String {
+        assert_eq!(self.status, 303, "{self:?}");
+        assert!(
+            self.location.as_deref().unwrap().starts_with(REDIRECT),
+            "{self:?}"
+        );
+        assert_eq!(
+            self.location_param("error").as_deref(),
+            Some(error),
+            "{self:?}"
+        );
+        assert_eq!(self.location_param("state").as_deref(), state, "{self:?}");
+        assert_eq!(
+            self.location_param("iss").as_deref(),
+            Some(issuer),
+            "{self:?}"
+        );
+        self.location_param("error_description").unwrap_or_default()
+    }
+}
+
+impl Idp {
+    pub async fn start() -> Self {
+        Self::start_with(MockIdp::builder()).await
+    }
+
+    pub async fn start_with(builder: MockIdpBuilder) -> Self {
+        let idp = builder.start().await.expect("the mock IdP starts");
+        let app = idp.app();
+        Self {
+            client_id: app.id,
+            secret: app.secret.unwrap_or_default(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            idp,
+        }
+    }
+
+    /// `/oidc/auth` with the sample app's usual parameters, `overrides` replacing or adding
+    /// (an empty value removes the parameter).
+    pub fn auth_url(&self, overrides: &[(&str, &str)]) -> String {
+        let mut params: Vec<(String, String)> = [
+            ("client_id", self.client_id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid offline_access profile email"),
+            ("prompt", "consent"),
+            ("state", "state-123"),
+            ("nonce", "nonce-456"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for (key, value) in overrides {
+            params.retain(|(k, _)| k != key);
+            if !value.is_empty() {
+                params.push(((*key).to_owned(), (*value).to_owned()));
+            }
+        }
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &params {
+            query.append_pair(k, v);
+        }
+        format!("{}?{}", self.idp.authorization_endpoint(), query.finish())
+    }
+
+    pub async fn get(&self, url: &str, cookies: &[(&str, &str)]) -> Answer {
+        let mut request = self.http.get(url);
+        if !cookies.is_empty() {
+            let header: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request = request.header("Cookie", header.join("; "));
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// Signs `email` in through the test-only login: `/oidc/auth`, login, resume. Returns the
+    /// final redirect (with the code) and the session cookie.
+    pub async fn sign_in(&self, email: &str, overrides: &[(&str, &str)]) -> (Answer, String) {
+        let started = self.get(&self.auth_url(overrides), &[]).await;
+        assert_eq!(started.status, 303, "{started:?}");
+        let interaction = started
+            .cookie("_interaction")
+            .expect("an interaction cookie");
+        let resume = self.idp.test_only_login(email).unwrap();
+        let done = self.get(&resume, &[("_interaction", &interaction)]).await;
+        assert_eq!(done.status, 303, "{done:?}");
+        let session = done.cookie("_session").expect("a session cookie");
+        (done, session)
+    }
+
+    /// Signs in and returns the authorization code.
+    pub async fn code(&self, email: &str, overrides: &[(&str, &str)]) -> String {
+        let (done, _) = self.sign_in(email, overrides).await;
+        done.location_param("code").expect("a code")
+    }
+
+    /// POSTs a form to the token endpoint, authenticating with HTTP Basic.
+    pub async fn token(&self, form: &[(&str, &str)]) -> Answer {
+        let request = self
+            .http
+            .post(self.idp.token_endpoint())
+            .basic_auth(&self.client_id, Some(&self.secret))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(encode(form));
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// The usual code exchange (Basic auth, redirect_uri, verifier).
+    pub async fn exchange(&self, code: &str) -> Answer {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .await
+    }
+
+    pub async fn userinfo(&self, token: &str) -> Answer {
+        answer(
+            self.http
+                .get(self.idp.userinfo_endpoint())
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+pub fn encode(form: &[(&str, &str)]) -> String {
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form {
+        body.append_pair(k, v);
+    }
+    body.finish()
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let location = headers
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let cookies = headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body = response.text().await.unwrap();
+    Answer {
+        status,
+        location,
+        cookies,
+        headers,
+        body,
+    }
+}
+
+/// The payload of a JWT, decoded without verification (for asserting claims).
+pub fn jwt_part(token: &str, index: usize) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(index).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
