@@ -2,7 +2,35 @@
 //! with email verification codes, Logto's Postmark connector) and a fake Postmark API that keeps
 //! every message it is sent.
 //!
-//! What exists today is the fake Postmark; the mock Logto builds on it.
+//! What exists today: the fake Postmark, and the mock Logto's OIDC provider (discovery, JWKS,
+//! the authorization endpoint with Logto's checks, the authorization-code grant, userinfo).
+//! The sign-in experience that logs a user in comes next; until then tests finish a pending
+//! sign-in with [`MockIdp::test_only_login`].
+//!
+//! # The mock Logto
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use mock_idp::{MockIdp, User};
+//!
+//! // Arrange: Logto at Logto's paths, on a free port, with its own fake Postmark.
+//! let idp = MockIdp::builder()
+//!     .user(User::email("carol@example.com").name("Carol"))
+//!     .start()
+//!     .await?;
+//!
+//! // Act: point your app (or any OIDC client) at it.
+//! let issuer = idp.issuer();          // http://127.0.0.1:PORT/oidc, as Logto's issuer
+//! let app = idp.app();                // the registered sample app: id, secret, redirect URIs
+//! # let _ = (issuer, app);
+//! // ... the app redirects to idp.authorization_endpoint(); the user signs in ...
+//!
+//! // Assert: what happened, in order, secrets left out.
+//! for event in idp.events() {
+//!     println!("{event}");
+//! }
+//! # Ok(()) }
+//! ```
 //!
 //! # The fake Postmark
 //!
