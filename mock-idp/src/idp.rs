@@ -29,7 +29,7 @@ use crate::oidc::{self, IdpState, Inner, auth};
 use crate::postmark::{FakePostmark, Inbox};
 use crate::rng::{DEFAULT_SEED, SeededRng};
 use crate::server::ServerHandle;
-use crate::tenant::{Application, ApplicationType, Tenant, User};
+use crate::tenant::{Application, ApplicationType, PrivateKey, Resource, Tenant, User};
 
 /// Default port of the standalone mock Logto.
 pub const DEFAULT_IDP_PORT: u16 = 3001;
@@ -219,6 +219,8 @@ pub struct MockIdpBuilder {
     tenant: Option<Tenant>,
     users: Vec<User>,
     applications: Vec<Application>,
+    resources: Vec<Resource>,
+    signing_keys: Vec<PrivateKey>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     seed: u64,
@@ -236,6 +238,8 @@ impl Default for MockIdpBuilder {
             tenant: None,
             users: Vec::new(),
             applications: Vec::new(),
+            resources: Vec::new(),
+            signing_keys: Vec::new(),
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             seed: DEFAULT_SEED,
@@ -281,6 +285,23 @@ impl MockIdpBuilder {
     /// Adds an application (replaces one with the same id).
     pub fn application(mut self, application: Application) -> Self {
         self.applications.push(application);
+        self
+    }
+
+    /// Adds an API resource (replaces one with the same indicator).
+    pub fn resource(mut self, resource: Resource) -> Self {
+        self.resources.push(resource);
+        self
+    }
+
+    /// Signs with this key (a PKCS#8 PEM: EC P-384, EC P-256 or RSA) instead of the fixture's
+    /// first; the fixture keys stay published in the JWKS (a key rotation, seen from clients).
+    pub fn signing_key(mut self, pem: impl Into<String>) -> Self {
+        self.signing_keys.push(PrivateKey {
+            id: format!("builder-key-{}", self.signing_keys.len() + 1),
+            value: pem.into(),
+            created_at: 0,
+        });
         self
     }
 
@@ -416,6 +437,16 @@ impl MockIdpBuilder {
         for app in &self.applications {
             tenant.applications.retain(|a| a.id != app.id);
             tenant.applications.push(app.clone());
+        }
+        for resource in &self.resources {
+            tenant
+                .resources
+                .retain(|r| r.indicator != resource.indicator);
+            tenant.resources.push(resource.clone());
+        }
+        let keys = &mut tenant.logto_configs.oidc_private_keys;
+        for (i, key) in self.signing_keys.iter().enumerate() {
+            keys.insert(i, key.clone());
         }
         if let Some(app) = tenant
             .applications

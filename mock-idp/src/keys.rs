@@ -131,10 +131,13 @@ impl Keys {
         if loaded.is_empty() {
             return Err(KeyError("the tenant has no OIDC signing key".into()));
         }
-        let published: Vec<&PublicJwk> = std::iter::once(index)
-            .chain((0..loaded.len()).filter(|i| *i != index))
-            .map(|i| &loaded[i].1.1)
-            .collect();
+        let mut published: Vec<&PublicJwk> = Vec::new();
+        for i in std::iter::once(index).chain((0..loaded.len()).filter(|i| *i != index)) {
+            let jwk = &loaded[i].1.1;
+            if !published.iter().any(|p| p.kid == jwk.kid) {
+                published.push(jwk);
+            }
+        }
         let jwks = serde_json::to_string(&serde_json::json!({ "keys": published }))
             .map_err(|e| KeyError(e.to_string()))?;
         let (key, derived) = loaded.swap_remove(index);

@@ -157,3 +157,38 @@ async fn unknown_routes_answer_in_logtos_shape() {
     .await;
     wrong_method.assert_oidc_error(404, "invalid_request");
 }
+
+#[tokio::test]
+async fn a_builder_key_signs_and_the_fixture_keys_stay_published() {
+    let rsa = mock_idp::Tenant::fixture()
+        .unwrap()
+        .logto_configs
+        .oidc_private_keys[1]
+        .value
+        .clone();
+    let idp = Idp::start_with(MockIdp::builder().signing_key(rsa)).await;
+    assert_eq!(idp.idp.signing_alg(), SigningAlg::Rs256);
+    let jwks = answer(idp.http.get(idp.idp.jwks_uri()).send().await.unwrap())
+        .await
+        .json();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2, "the same key is published once: {kids:?}");
+    assert_eq!(
+        jwks["keys"][0]["alg"], "RS256",
+        "the current key comes first"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_idp_stops_it_and_its_fake_postmark() {
+    let idp = MockIdp::start().await.unwrap();
+    let (idp_addr, postmark_addr) = (idp.address(), idp.postmark().unwrap().address());
+    drop(idp);
+    std::net::TcpListener::bind(idp_addr).expect("the IdP port is free");
+    std::net::TcpListener::bind(postmark_addr).expect("the fake Postmark port is free");
+}
