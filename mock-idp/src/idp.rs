@@ -23,7 +23,9 @@ use axum::Router;
 use serde_json::json;
 
 use crate::clock::Clock;
+use crate::connector::postmark::PostmarkConnector;
 use crate::events::{Event, Events};
+use crate::experience;
 use crate::keys::{Keys, SigningAlg};
 use crate::oidc::{self, IdpState, Inner, auth};
 use crate::postmark::{FakePostmark, Inbox};
@@ -383,12 +385,21 @@ impl MockIdpBuilder {
             }
         }
 
+        let connector = tenant
+            .connectors
+            .iter()
+            .find(|c| c.connector_id == "postmark-mail")
+            .map(|c| PostmarkConnector::new(&c.config))
+            .transpose()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let inbox_url = postmark.as_ref().map(FakePostmark::inbox_url);
         let public_url = self.public_url.map(|u| u.trim_end_matches('/').to_owned());
         let events = Events::new(clock.clone());
         let mut built = None;
-        let mut parts = Some((tenant, keys, clock, rng, events));
+        let mut parts = Some((tenant, keys, clock, rng, events, connector, inbox_url));
         let handle = ServerHandle::start("idp", self.addr, |addr, shutdown| {
-            let Some((tenant, keys, clock, rng, events)) = parts.take() else {
+            let Some((tenant, keys, clock, rng, events, connector, inbox_url)) = parts.take()
+            else {
                 return Router::new();
             };
             let origin = public_url.unwrap_or_else(|| format!("http://{addr}"));
@@ -396,6 +407,9 @@ impl MockIdpBuilder {
                 tenant: RwLock::new(tenant),
                 keys,
                 store: Default::default(),
+                experience: Default::default(),
+                connector,
+                inbox_url,
                 clock,
                 rng,
                 events,
@@ -404,6 +418,7 @@ impl MockIdpBuilder {
             });
             built = Some(state.clone());
             oidc::router()
+                .merge(experience::router())
                 .fallback(oidc::invalid_route)
                 .method_not_allowed_fallback(oidc::invalid_route)
                 .with_state(state)

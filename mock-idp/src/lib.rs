@@ -77,7 +77,9 @@
 //! requests give the same bytes (`MessageID`s, `SubmittedAt`s).
 
 mod clock;
+mod connector;
 mod events;
+mod experience;
 mod fixtures;
 mod idp;
 mod keys;

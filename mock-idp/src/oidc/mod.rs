@@ -24,7 +24,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::clock::Clock;
+use crate::connector::postmark::PostmarkConnector;
 use crate::events::Events;
+use crate::experience::engine::ExperienceStore;
 use crate::keys::Keys;
 use crate::rng::SeededRng;
 use crate::server::Shutdown;
@@ -62,6 +64,12 @@ pub(crate) struct Inner {
     pub tenant: RwLock<Tenant>,
     pub keys: Keys,
     pub store: OidcStore,
+    /// The sign-in experience's state per interaction.
+    pub experience: ExperienceStore,
+    /// The Postmark email connector, when the tenant configures one.
+    pub connector: Option<PostmarkConnector>,
+    /// The inbox page of the IdP's own fake Postmark (linked from the code page).
+    pub inbox_url: Option<String>,
     pub clock: Clock,
     pub rng: SeededRng,
     pub events: Events,

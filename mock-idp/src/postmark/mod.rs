@@ -55,6 +55,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 pub use address::Mailbox;
+pub(crate) use address::valid_address;
 pub use auth::TEST_TOKEN;
 pub use error::{ApiError, codes};
 pub use faults::{Fault, InvalidFault};

@@ -165,6 +165,7 @@ pub(crate) async fn resume(
         return see_other(&first_screen(&interaction.request), &[]);
     };
     state.store.remove_interaction(&uid);
+    state.experience.remove(&uid);
     let session_id = current_session(&state, &headers, now)
         .filter(|(_, s)| s.account_id == account_id)
         .map(|(id, _)| id)

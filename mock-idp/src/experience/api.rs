@@ -1,0 +1,185 @@
+//! The Experience API (`/api/experience`), as Logto's experience app calls it. JSON bodies,
+//! the `_interaction` cookie, Logto's statuses and `{code, message, data?}` errors.
+//!
+//! | step | request | success |
+//! |---|---|---|
+//! | start | `PUT /api/experience` `{"interactionEvent": "SignIn" \| "Register"}` | 204 |
+//! | send code | `POST /api/experience/verification/verification-code` `{"identifier": {"type": "email", "value": …}, "interactionEvent": …}` | 200 `{"verificationId"}` |
+//! | verify | `POST …/verification-code/verify` `{"identifier", "verificationId", "code"}` | 200 `{"verificationId"}` |
+//! | identify | `POST /api/experience/identification` `{"verificationId"}` | 204 sign-in, 201 registration |
+//! | switch | `PUT /api/experience/interaction-event` `{"interactionEvent"}` | 204 |
+//! | submit | `POST /api/experience/submit` | 200 `{"redirectTo"}` |
+//! | read | `GET /api/experience/interaction` | 200 |
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::engine::{self, Identified, InteractionEvent};
+use super::errors;
+use crate::oidc::{INTERACTION_COOKIE, IdpState, cookie};
+use crate::request_error::RequestError;
+
+type Answer = Result<Response, RequestError>;
+
+/// The interaction of the request's `_interaction` cookie.
+fn uid(headers: &HeaderMap) -> Result<String, RequestError> {
+    cookie(headers, INTERACTION_COOKIE)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(RequestError::session_not_found)
+}
+
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RequestError> {
+    serde_json::from_slice(bytes).map_err(|_| errors::invalid_input())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventBody {
+    interaction_event: InteractionEvent,
+}
+
+#[derive(Deserialize)]
+struct Identifier {
+    #[serde(rename = "type")]
+    kind: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SendBody {
+    identifier: Identifier,
+    interaction_event: InteractionEvent,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyBody {
+    identifier: Identifier,
+    verification_id: String,
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentifyBody {
+    verification_id: String,
+}
+
+/// Email codes only: a phone has no SMS connector here; other identifiers take no code.
+fn email_of(identifier: &Identifier) -> Result<&str, RequestError> {
+    match identifier.kind.as_str() {
+        "email" => Ok(&identifier.value),
+        "phone" => Err(errors::connector_not_found("sms")),
+        _ => Err(errors::invalid_input()),
+    }
+}
+
+fn respond(state: &IdpState, answer: Answer) -> Response {
+    answer.unwrap_or_else(|error| {
+        state.events.push(
+            "experience.error",
+            json!({"code": error.code, "status": error.status.as_u16()}),
+        );
+        error.into_response()
+    })
+}
+
+pub(crate) async fn start(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let answer = (|| {
+        let uid = uid(&headers)?;
+        let EventBody { interaction_event } = body(&bytes)?;
+        engine::start(&state, &uid, interaction_event)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })();
+    respond(&state, answer)
+}
+
+pub(crate) async fn switch_event(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let answer = (|| {
+        let uid = uid(&headers)?;
+        let EventBody { interaction_event } = body(&bytes)?;
+        engine::switch_event(&state, &uid, interaction_event)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })();
+    respond(&state, answer)
+}
+
+pub(crate) async fn send_code(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let answer = async {
+        let uid = uid(&headers)?;
+        let request: SendBody = body(&bytes)?;
+        let email = email_of(&request.identifier)?;
+        let id = engine::send_code(&state, &uid, email, request.interaction_event).await?;
+        Ok(Json(json!({ "verificationId": id })).into_response())
+    }
+    .await;
+    respond(&state, answer)
+}
+
+pub(crate) async fn verify(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let answer = (|| {
+        let uid = uid(&headers)?;
+        let request: VerifyBody = body(&bytes)?;
+        let email = email_of(&request.identifier)?;
+        let id = engine::verify(&state, &uid, &request.verification_id, email, &request.code)?;
+        Ok(Json(json!({ "verificationId": id })).into_response())
+    })();
+    respond(&state, answer)
+}
+
+pub(crate) async fn identify(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let answer = (|| {
+        let uid = uid(&headers)?;
+        let IdentifyBody { verification_id } = body(&bytes)?;
+        let status = match engine::identify(&state, &uid, &verification_id)? {
+            Identified::SignedIn => StatusCode::NO_CONTENT,
+            Identified::Registered => StatusCode::CREATED,
+        };
+        Ok(status.into_response())
+    })();
+    respond(&state, answer)
+}
+
+pub(crate) async fn submit(State(state): State<IdpState>, headers: HeaderMap) -> Response {
+    let answer = (|| {
+        let uid = uid(&headers)?;
+        let redirect_to = engine::submit(&state, &uid)?;
+        Ok(Json(json!({ "redirectTo": redirect_to })).into_response())
+    })();
+    respond(&state, answer)
+}
+
+pub(crate) async fn interaction(State(state): State<IdpState>, headers: HeaderMap) -> Response {
+    let answer = (|| {
+        let uid = uid(&headers)?;
+        Ok(Json(engine::read(&state, &uid)?).into_response())
+    })();
+    respond(&state, answer)
+}

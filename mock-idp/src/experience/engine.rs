@@ -1,0 +1,442 @@
+//! The interaction engine behind both faces of the sign-in experience (the JSON Experience API
+//! and the HTML pages), so they can never disagree.
+//!
+//! Each step is one function, keyed by the interaction uid (the `_interaction` cookie), in
+//! the order Logto's experience calls them: [`start`] (`PUT /api/experience`), [`send_code`],
+//! [`verify`], [`identify`], [`switch_event`], [`submit`]. Logto's rules:
+//!
+//! - codes are 6 digits, valid 600 s, 10 failed tries, then `verification_code.exceed_max_try`;
+//! - a new send replaces the interaction's previous code for that email;
+//! - at most 10 sends per recipient per 600 s (`request.message_rate_limited`, 429);
+//! - verification checks run in Logto's order: unknown verification, superseded code, email
+//!   mismatch, expired, too many tries, wrong code;
+//! - sign-in of an unknown email is `user.user_not_exist` (404: the pages offer to register);
+//!   registration of a known one is `user.email_already_in_use` (422);
+//! - registration creates the user at identification (201), with a Logto-shaped id;
+//! - a send that Postmark refuses is `connector.general` and leaves nothing behind.
+//!
+//! The state is in memory behind a `std::sync::Mutex`, never held across the connector's
+//! `.await`.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::errors;
+use crate::connector::postmark::UsageType;
+use crate::oidc::IdpState;
+use crate::request_error::RequestError;
+use crate::tenant::User;
+
+/// Code lifetime: 600 s.
+pub(crate) const CODE_TTL: i64 = 600;
+/// Failed tries before a code is dead.
+pub(crate) const MAX_TRIES: u32 = 10;
+/// Sends per recipient per window.
+pub(crate) const MAX_SENDS: usize = 10;
+/// The rate-limit window: 600 s.
+pub(crate) const SEND_WINDOW: i64 = 600;
+
+/// What the interaction is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum InteractionEvent {
+    SignIn,
+    Register,
+    ForgotPassword,
+}
+
+impl InteractionEvent {
+    fn usage(self) -> UsageType {
+        match self {
+            Self::SignIn => UsageType::SignIn,
+            Self::Register => UsageType::Register,
+            Self::ForgotPassword => UsageType::ForgotPassword,
+        }
+    }
+}
+
+/// One emailed code.
+#[derive(Clone, Debug)]
+pub(crate) struct CodeVerification {
+    pub id: String,
+    pub email: String,
+    code: String,
+    pub sent_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    tries: u32,
+    pub verified: bool,
+    /// A newer code was sent to the same email in this interaction.
+    superseded: bool,
+}
+
+/// The experience's side of one interaction.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct InteractionState {
+    pub event: Option<InteractionEvent>,
+    pub verifications: Vec<CodeVerification>,
+    pub user_id: Option<String>,
+}
+
+impl InteractionState {
+    /// The newest code of this interaction (what the code page is about).
+    pub(crate) fn latest(&self) -> Option<&CodeVerification> {
+        self.verifications.iter().rev().find(|v| !v.superseded)
+    }
+}
+
+/// Every interaction's experience state, and recent sends per recipient.
+#[derive(Debug, Default)]
+pub(crate) struct ExperienceStore {
+    interactions: Mutex<HashMap<String, InteractionState>>,
+    sends: Mutex<HashMap<String, Vec<OffsetDateTime>>>,
+}
+
+impl ExperienceStore {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, InteractionState>> {
+        self.interactions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A copy of the interaction's state (empty if it has none yet).
+    pub(crate) fn get(&self, uid: &str) -> InteractionState {
+        self.lock().get(uid).cloned().unwrap_or_default()
+    }
+
+    /// Forgets the interaction (it ended).
+    pub(crate) fn remove(&self, uid: &str) {
+        self.lock().remove(uid);
+    }
+
+    fn update<T>(&self, uid: &str, change: impl FnOnce(&mut InteractionState) -> T) -> T {
+        change(self.lock().entry(uid.to_owned()).or_default())
+    }
+
+    /// Sends to `email` within the window, after dropping older ones.
+    fn recent_sends(&self, email: &str, now: OffsetDateTime) -> usize {
+        let mut sends = self.sends.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = sends.entry(email.to_owned()).or_default();
+        list.retain(|at| *at > now - Duration::seconds(SEND_WINDOW));
+        list.len()
+    }
+
+    fn record_send(&self, email: &str, at: OffsetDateTime) {
+        let mut sends = self.sends.lock().unwrap_or_else(PoisonError::into_inner);
+        sends.entry(email.to_owned()).or_default().push(at);
+    }
+}
+
+/// The interaction `uid` must be live and not yet signed in.
+fn live_interaction(
+    state: &IdpState,
+    uid: &str,
+) -> Result<crate::oidc::store::Interaction, RequestError> {
+    state
+        .store
+        .interaction(uid, state.clock.now())
+        .filter(|i| i.login.is_none())
+        .ok_or_else(RequestError::session_not_found)
+}
+
+/// `PUT /api/experience`: starts (or restarts) the experience for `event`.
+pub(crate) fn start(
+    state: &IdpState,
+    uid: &str,
+    event: InteractionEvent,
+) -> Result<(), RequestError> {
+    live_interaction(state, uid)?;
+    state.experience.update(uid, |s| {
+        *s = InteractionState {
+            event: Some(event),
+            ..InteractionState::default()
+        }
+    });
+    state
+        .events
+        .push("experience.started", json!({"uid": uid, "event": event}));
+    Ok(())
+}
+
+/// `PUT /api/experience/interaction-event`: switches between sign-in and registration,
+/// keeping the verifications already done.
+pub(crate) fn switch_event(
+    state: &IdpState,
+    uid: &str,
+    event: InteractionEvent,
+) -> Result<(), RequestError> {
+    live_interaction(state, uid)?;
+    state.experience.update(uid, |s| s.event = Some(event));
+    Ok(())
+}
+
+/// Whether the tenant lets `event` go through an email code.
+fn check_enabled(state: &IdpState, event: InteractionEvent) -> Result<(), RequestError> {
+    let tenant = state.tenant();
+    let experience = &tenant.sign_in_experience;
+    let enabled = match event {
+        InteractionEvent::SignIn => experience
+            .sign_in
+            .methods
+            .iter()
+            .any(|m| m.identifier == "email" && m.verification_code),
+        InteractionEvent::Register => experience.sign_up.identifiers.iter().any(|i| i == "email"),
+        // Password reset needs passwords, which this mock does not have.
+        InteractionEvent::ForgotPassword => false,
+    };
+    if enabled {
+        Ok(())
+    } else {
+        Err(errors::method_not_enabled())
+    }
+}
+
+/// Postmark's (and Logto's) idea of an email address.
+pub(crate) fn valid_email(value: &str) -> bool {
+    crate::postmark::valid_address(value.trim())
+}
+
+/// `POST /api/experience/verification/verification-code`: emails a new code through the
+/// Postmark connector and returns the verification id.
+pub(crate) async fn send_code(
+    state: &IdpState,
+    uid: &str,
+    email: &str,
+    event: InteractionEvent,
+) -> Result<String, RequestError> {
+    let interaction = live_interaction(state, uid)?;
+    if state.experience.get(uid).event.is_none() {
+        return Err(RequestError::session_not_found());
+    }
+    let email = email.trim().to_owned();
+    if !valid_email(&email) {
+        return Err(errors::invalid_input());
+    }
+    check_enabled(state, event)?;
+    let now = state.clock.now();
+    let key = email.to_ascii_lowercase();
+    if state.experience.recent_sends(&key, now) >= MAX_SENDS {
+        return Err(errors::rate_limited());
+    }
+    let connector = state
+        .connector
+        .as_ref()
+        .ok_or_else(|| errors::connector_not_found("email"))?;
+    let code = state.rng.digits(6);
+    let id = state.rng.id(21);
+    let application = state
+        .tenant()
+        .application(&interaction.request.client_id)
+        .map(|app| json!({"id": app.id, "name": app.name}));
+    let mut model = json!({"code": code, "locale": "en"});
+    if let (Some(application), Some(object)) = (application, model.as_object_mut()) {
+        object.insert("application".into(), application);
+    }
+    if let Err(error) = connector.send(&email, event.usage(), &model).await {
+        state.events.push(
+            "verification_code.send_failed",
+            json!({"uid": uid, "to": email, "error": error.code, "detail": error.data}),
+        );
+        return Err(error);
+    }
+    state.experience.record_send(&key, now);
+    state.experience.update(uid, |s| {
+        for old in s
+            .verifications
+            .iter_mut()
+            .filter(|v| v.email.eq_ignore_ascii_case(&email))
+        {
+            old.superseded = true;
+        }
+        s.verifications.push(CodeVerification {
+            id: id.clone(),
+            email: email.clone(),
+            code,
+            sent_at: now,
+            expires_at: now + Duration::seconds(CODE_TTL),
+            tries: 0,
+            verified: false,
+            superseded: false,
+        });
+    });
+    state.events.push(
+        "verification_code.sent",
+        json!({"uid": uid, "to": email, "event": event, "verification_id": id}),
+    );
+    Ok(id)
+}
+
+/// `POST /api/experience/verification/verification-code/verify`.
+pub(crate) fn verify(
+    state: &IdpState,
+    uid: &str,
+    verification_id: &str,
+    email: &str,
+    code: &str,
+) -> Result<String, RequestError> {
+    live_interaction(state, uid)?;
+    let now = state.clock.now();
+    let result = state.experience.update(uid, |s| {
+        let record = s
+            .verifications
+            .iter_mut()
+            .find(|v| v.id == verification_id)
+            .ok_or_else(errors::verification_session_not_found)?;
+        if record.superseded {
+            return Err(errors::code_not_found());
+        }
+        if !record.email.eq_ignore_ascii_case(email.trim()) {
+            return Err(errors::email_mismatch());
+        }
+        if record.expires_at <= now {
+            return Err(errors::code_expired());
+        }
+        if record.tries >= MAX_TRIES {
+            return Err(errors::exceed_max_try());
+        }
+        if record.code != code.trim() {
+            record.tries += 1;
+            return Err(errors::code_mismatch());
+        }
+        record.verified = true;
+        Ok(record.id.clone())
+    });
+    let outcome = match &result {
+        Ok(_) => json!({"uid": uid, "verification_id": verification_id, "verified": true}),
+        Err(error) => json!({"uid": uid, "verification_id": verification_id, "error": error.code}),
+    };
+    state.events.push("verification_code.verify", outcome);
+    result
+}
+
+/// What identification did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Identified {
+    /// An existing user signs in (204).
+    SignedIn,
+    /// A new user was created (201).
+    Registered,
+}
+
+/// `POST /api/experience/identification`: who the verified email belongs to, for the current
+/// event; registration creates the user.
+pub(crate) fn identify(
+    state: &IdpState,
+    uid: &str,
+    verification_id: &str,
+) -> Result<Identified, RequestError> {
+    let interaction = live_interaction(state, uid)?;
+    let current = state.experience.get(uid);
+    let event = current.event.ok_or_else(RequestError::session_not_found)?;
+    let record = current
+        .verifications
+        .iter()
+        .find(|v| v.id == verification_id)
+        .ok_or_else(errors::verification_session_not_found)?;
+    if !record.verified {
+        return Err(errors::verification_failed());
+    }
+    check_enabled(state, event)?;
+    let existing = state.tenant().user_by_email(&record.email).cloned();
+    let (user_id, identified) = match (event, existing) {
+        (InteractionEvent::SignIn, Some(user)) if user.is_suspended => {
+            return Err(errors::suspended());
+        }
+        (InteractionEvent::SignIn, Some(user)) => (user.id, Identified::SignedIn),
+        (InteractionEvent::SignIn, None) => {
+            return Err(errors::user_not_exist(&record.email));
+        }
+        (InteractionEvent::Register, Some(_)) => return Err(errors::email_already_in_use()),
+        (InteractionEvent::Register, None) => {
+            if state.tenant().sign_in_experience.sign_up.password {
+                return Err(errors::missing_profile(&["password"]));
+            }
+            let user = register(state, &record.email, &interaction.request.client_id);
+            (user.id, Identified::Registered)
+        }
+        (InteractionEvent::ForgotPassword, _) => return Err(errors::method_not_enabled()),
+    };
+    state
+        .experience
+        .update(uid, |s| s.user_id = Some(user_id.clone()));
+    state.events.push(
+        "experience.identified",
+        json!({"uid": uid, "account_id": user_id, "registered": identified == Identified::Registered}),
+    );
+    Ok(identified)
+}
+
+/// Creates a user as Logto does at registration: a 12-character `[0-9a-z]` id, the verified
+/// email as primary email, timestamps in epoch milliseconds.
+fn register(state: &IdpState, email: &str, client_id: &str) -> User {
+    let now_ms = i64::try_from(state.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut user = User::email(email).id(state.rng.id(12));
+    user.application_id = Some(client_id.to_owned());
+    user.created_at = now_ms;
+    user.updated_at = now_ms;
+    state
+        .tenant
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .users
+        .push(user.clone());
+    state.events.push(
+        "user.created",
+        json!({"account_id": user.id, "email": email}),
+    );
+    user
+}
+
+/// `POST /api/experience/submit`: the identified user signs in; returns where the browser goes
+/// next (`{issuer}/auth/{uid}`).
+pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<String, RequestError> {
+    live_interaction(state, uid)?;
+    let user_id = state
+        .experience
+        .get(uid)
+        .user_id
+        .ok_or_else(errors::identifier_not_found)?;
+    let now = state.clock.now();
+    if !state.store.finish_interaction(uid, &user_id, now) {
+        return Err(RequestError::session_not_found());
+    }
+    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    if let Some(user) = state
+        .tenant
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .users
+        .iter_mut()
+        .find(|u| u.id == user_id)
+    {
+        user.last_sign_in_at = Some(now_ms);
+    }
+    state.events.push(
+        "interaction.login",
+        json!({"uid": uid, "account_id": user_id}),
+    );
+    Ok(format!("{}/auth/{uid}", state.issuer()))
+}
+
+/// `GET /api/experience/interaction`: the interaction, sanitised (no codes).
+pub(crate) fn read(state: &IdpState, uid: &str) -> Result<Value, RequestError> {
+    live_interaction(state, uid)?;
+    let current = state.experience.get(uid);
+    let records: Vec<Value> = current
+        .verifications
+        .iter()
+        .filter(|v| !v.superseded)
+        .map(|v| {
+            json!({"id": v.id, "type": "EmailVerificationCode",
+                   "identifier": {"type": "email", "value": v.email}, "verified": v.verified})
+        })
+        .collect();
+    Ok(json!({
+        "interactionEvent": current.event,
+        "userId": current.user_id,
+        "profile": {},
+        "verificationRecords": records,
+    }))
+}

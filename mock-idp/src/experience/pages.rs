@@ -1,0 +1,509 @@
+//! The sign-in experience's pages: server-rendered HTML forms that work without JavaScript,
+//! at Logto's routes, with the stable ids tests rely on (`#identifier`, `#code`, `#submit`,
+//! `#resend`, `#create-account`, errors in `[role=alert]`).
+//!
+//! Every step calls the same [`engine`](super::engine) as the Experience API. The flow:
+//! `/sign-in` (email) → code sent → `/sign-in/verification-code` → verified → signed in → the
+//! browser goes to `/oidc/auth/{uid}`, which sends it back to the app. An unknown email at
+//! sign-in offers "Create a new one?" (`#create-account`); a known email at `/register`
+//! offers to sign in instead (`#sign-in-instead`). The resend link counts down 59 s by the
+//! mock's clock, as Logto's UI does; the API has only the send rate limit.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::engine::{self, Identified, InteractionEvent};
+use crate::oidc::store::Interaction;
+use crate::oidc::{INTERACTION_COOKIE, IdpState, cookie};
+use crate::request_error::RequestError;
+
+const SCRIPT: &str = include_str!("../../assets/experience.js");
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
+                   img-src 'self' data:; base-uri 'none'; form-action 'self'; \
+                   frame-ancestors 'none'";
+/// Logto's UI lets the user ask for a new code after 59 seconds.
+const RESEND_AFTER: i64 = 59;
+
+/// Sign-in or registration: which routes and words a page uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    SignIn,
+    Register,
+}
+
+impl Mode {
+    fn root(self) -> &'static str {
+        match self {
+            Self::SignIn => "/sign-in",
+            Self::Register => "/register",
+        }
+    }
+
+    fn event(self) -> InteractionEvent {
+        match self {
+            Self::SignIn => InteractionEvent::SignIn,
+            Self::Register => InteractionEvent::Register,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "experience/identifier.html")]
+struct IdentifierPage<'a> {
+    heading: &'a str,
+    app_name: &'a str,
+    error: Option<String>,
+    action: &'a str,
+    identifier: &'a str,
+    button: &'a str,
+    switch_prompt: &'a str,
+    switch_href: String,
+    switch_label: &'a str,
+    inbox_url: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "experience/code.html")]
+struct CodePage<'a> {
+    email: &'a str,
+    notice: Option<&'a str>,
+    error: Option<String>,
+    action: String,
+    resend_action: String,
+    resend_in: i64,
+    back_href: String,
+    inbox_url: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "experience/confirm.html")]
+struct ConfirmPage<'a> {
+    heading: &'a str,
+    message: String,
+    action: String,
+    button_id: &'a str,
+    button: &'a str,
+    back_href: String,
+    inbox_url: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "experience/message.html")]
+struct MessagePage<'a> {
+    heading: &'a str,
+    message: &'a str,
+    inbox_url: Option<&'a str>,
+}
+
+fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> Response {
+    match rendered {
+        Ok(body) => {
+            let mut response = (status, Html(body)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "an experience page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered.",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// A page saying what went wrong, for an interaction that is gone (or never was).
+fn message_page(state: &IdpState, status: StatusCode, heading: &str, message: &str) -> Response {
+    let view = MessagePage {
+        heading,
+        message,
+        inbox_url: state.inbox_url.as_deref(),
+    };
+    html(status, view.render())
+}
+
+fn session_lost(state: &IdpState) -> Response {
+    let error = RequestError::session_not_found();
+    message_page(state, error.status, "Something went wrong", &error.message)
+}
+
+/// The live interaction of the `_interaction` cookie (pages show [`session_lost`] without).
+fn interaction(state: &IdpState, headers: &HeaderMap) -> Option<(String, Interaction)> {
+    let uid = cookie(headers, INTERACTION_COOKIE).filter(|c| !c.is_empty())?;
+    state
+        .store
+        .interaction(&uid, state.clock.now())
+        .filter(|i| i.login.is_none())
+        .map(|i| (uid, i))
+}
+
+fn app_name(state: &IdpState, interaction: &Interaction) -> String {
+    state
+        .tenant()
+        .application(&interaction.request.client_id)
+        .map(|a| a.name.clone())
+        .unwrap_or_default()
+}
+
+/// `?app_id=…` back to the first screen of `mode`.
+fn root_href(mode: Mode, interaction: &Interaction) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("app_id", &interaction.request.client_id);
+    format!("{}?{}", mode.root(), query.finish())
+}
+
+fn identifier_page(
+    state: &IdpState,
+    mode: Mode,
+    interaction: &Interaction,
+    identifier: &str,
+    error: Option<String>,
+) -> Response {
+    let app = app_name(state, interaction);
+    let other = match mode {
+        Mode::SignIn => Mode::Register,
+        Mode::Register => Mode::SignIn,
+    };
+    let view = IdentifierPage {
+        heading: match mode {
+            Mode::SignIn => "Sign in",
+            Mode::Register => "Create your account",
+        },
+        app_name: &app,
+        action: mode.root(),
+        identifier,
+        button: match mode {
+            Mode::SignIn => "Sign in",
+            Mode::Register => "Create account",
+        },
+        switch_prompt: match mode {
+            Mode::SignIn => "Don't have an account?",
+            Mode::Register => "Already have an account?",
+        },
+        switch_href: root_href(other, interaction),
+        switch_label: match mode {
+            Mode::SignIn => "Create account",
+            Mode::Register => "Sign in",
+        },
+        inbox_url: state.inbox_url.as_deref(),
+        error: error.clone(),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    html(status, view.render())
+}
+
+/// `GET /sign-in`, `/identifier-sign-in`, `/register`, `/identifier-register`.
+pub(crate) async fn first_screen(state: &IdpState, headers: &HeaderMap, mode: Mode) -> Response {
+    match interaction(state, headers) {
+        Some((_, interaction)) => {
+            let hint = interaction.request.login_hint.clone().unwrap_or_default();
+            identifier_page(state, mode, &interaction, &hint, None)
+        }
+        None => session_lost(state),
+    }
+}
+
+/// The value of `name` in a form body.
+fn form_value(body: &[u8], name: &str) -> String {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// `POST /sign-in`, `/register`: starts the experience and sends the code.
+pub(crate) async fn submit_identifier(
+    state: &IdpState,
+    headers: &HeaderMap,
+    body: &[u8],
+    mode: Mode,
+) -> Response {
+    let Some((uid, interaction)) = interaction(state, headers) else {
+        return session_lost(state);
+    };
+    let email = form_value(body, "identifier");
+    if !engine::valid_email(&email) {
+        return identifier_page(
+            state,
+            mode,
+            &interaction,
+            &email,
+            Some("The email is invalid.".into()),
+        );
+    }
+    let sent = match engine::start(state, &uid, mode.event()) {
+        Ok(()) => engine::send_code(state, &uid, &email, mode.event()).await,
+        Err(error) => Err(error),
+    };
+    match sent {
+        Ok(_) => see_other(&format!("{}/verification-code", mode.root())),
+        Err(error) => identifier_page(state, mode, &interaction, &email, Some(error.message)),
+    }
+}
+
+fn code_page(
+    state: &IdpState,
+    uid: &str,
+    mode: Mode,
+    interaction: &Interaction,
+    notice: Option<&str>,
+    error: Option<String>,
+) -> Response {
+    let current = state.experience.get(uid);
+    let Some(latest) = current.latest() else {
+        return see_other(&root_href(mode, interaction));
+    };
+    let elapsed = (state.clock.now() - latest.sent_at).whole_seconds();
+    let view = CodePage {
+        email: &latest.email,
+        notice,
+        action: format!("{}/verification-code", mode.root()),
+        resend_action: format!("{}/verification-code/resend", mode.root()),
+        resend_in: (RESEND_AFTER - elapsed).clamp(0, RESEND_AFTER),
+        back_href: root_href(mode, interaction),
+        inbox_url: state.inbox_url.as_deref(),
+        error: error.clone(),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    html(status, view.render())
+}
+
+/// `GET /sign-in/verification-code`, `/register/verification-code`.
+pub(crate) async fn show_code(state: &IdpState, headers: &HeaderMap, mode: Mode) -> Response {
+    match interaction(state, headers) {
+        Some((uid, interaction)) => code_page(state, &uid, mode, &interaction, None, None),
+        None => session_lost(state),
+    }
+}
+
+/// `POST …/verification-code`: verify, identify, and sign in (or offer the other way).
+pub(crate) async fn submit_code(
+    state: &IdpState,
+    headers: &HeaderMap,
+    body: &[u8],
+    mode: Mode,
+) -> Response {
+    let Some((uid, interaction)) = interaction(state, headers) else {
+        return session_lost(state);
+    };
+    let Some(latest) = state.experience.get(&uid).latest().cloned() else {
+        return see_other(&root_href(mode, &interaction));
+    };
+    let code = form_value(body, "code");
+    if let Err(error) = engine::verify(state, &uid, &latest.id, &latest.email, &code) {
+        return code_page(state, &uid, mode, &interaction, None, Some(error.message));
+    }
+    match engine::identify(state, &uid, &latest.id) {
+        Ok(_) => finish(state, &uid, mode, &interaction),
+        Err(error) if error.code == "user.user_not_exist" => confirm_page(
+            state,
+            &interaction,
+            "Create your account",
+            format!("No account found for {}. Create a new one?", latest.email),
+            "/sign-in/create-account",
+            "create-account",
+            "Create account",
+        ),
+        Err(error) if error.code == "user.email_already_in_use" => confirm_page(
+            state,
+            &interaction,
+            "Account exists",
+            format!(
+                "An account with {} already exists. Continue to sign in.",
+                latest.email
+            ),
+            "/register/sign-in-instead",
+            "sign-in-instead",
+            "Sign in",
+        ),
+        Err(error) => code_page(state, &uid, mode, &interaction, None, Some(error.message)),
+    }
+}
+
+fn confirm_page(
+    state: &IdpState,
+    interaction: &Interaction,
+    heading: &str,
+    message: String,
+    action: &str,
+    button_id: &str,
+    button: &str,
+) -> Response {
+    let mode = if action.starts_with("/sign-in") {
+        Mode::SignIn
+    } else {
+        Mode::Register
+    };
+    let view = ConfirmPage {
+        heading,
+        message,
+        action: action.to_owned(),
+        button_id,
+        button,
+        back_href: root_href(mode, interaction),
+        inbox_url: state.inbox_url.as_deref(),
+    };
+    html(StatusCode::OK, view.render())
+}
+
+/// Submits the identified user and sends the browser on to `/oidc/auth/{uid}`.
+fn finish(state: &IdpState, uid: &str, mode: Mode, interaction: &Interaction) -> Response {
+    match engine::submit(state, uid) {
+        Ok(redirect_to) => see_other(&redirect_to),
+        Err(error) => code_page(state, uid, mode, interaction, None, Some(error.message)),
+    }
+}
+
+/// `POST /sign-in/create-account` (after "No account found") and `/register/sign-in-instead`
+/// (after "already exists"): switch the event and finish with the email already verified.
+pub(crate) async fn switch_and_finish(state: &IdpState, headers: &HeaderMap, to: Mode) -> Response {
+    let Some((uid, interaction)) = interaction(state, headers) else {
+        return session_lost(state);
+    };
+    let from = match to {
+        Mode::SignIn => Mode::Register,
+        Mode::Register => Mode::SignIn,
+    };
+    let Some(latest) = state.experience.get(&uid).latest().cloned() else {
+        return see_other(&root_href(from, &interaction));
+    };
+    let identified = engine::switch_event(state, &uid, to.event())
+        .and_then(|()| engine::identify(state, &uid, &latest.id));
+    match identified {
+        Ok(Identified::SignedIn | Identified::Registered) => {
+            finish(state, &uid, from, &interaction)
+        }
+        Err(error) => code_page(state, &uid, from, &interaction, None, Some(error.message)),
+    }
+}
+
+/// `POST …/verification-code/resend`: a new code once the countdown is over.
+pub(crate) async fn resend(state: &IdpState, headers: &HeaderMap, mode: Mode) -> Response {
+    let Some((uid, interaction)) = interaction(state, headers) else {
+        return session_lost(state);
+    };
+    let current = state.experience.get(&uid);
+    let Some(latest) = current.latest().cloned() else {
+        return see_other(&root_href(mode, &interaction));
+    };
+    let left = RESEND_AFTER - (state.clock.now() - latest.sent_at).whole_seconds();
+    if left > 0 {
+        let message = format!("Please wait {left} seconds before asking for a new code.");
+        return code_page(state, &uid, mode, &interaction, None, Some(message));
+    }
+    let event = current.event.unwrap_or(mode.event());
+    match engine::send_code(state, &uid, &latest.email, event).await {
+        Ok(_) => code_page(
+            state,
+            &uid,
+            mode,
+            &interaction,
+            Some("The verification code has been resent"),
+            None,
+        ),
+        Err(error) => code_page(state, &uid, mode, &interaction, None, Some(error.message)),
+    }
+}
+
+/// First screens this mock has no experience for yet.
+pub(crate) async fn not_supported(state: &IdpState, what: &str) -> Response {
+    let message =
+        format!("{what} is not supported by this mock yet. Sign in with an email code instead.");
+    message_page(
+        state,
+        StatusCode::NOT_IMPLEMENTED,
+        "Not available",
+        &message,
+    )
+}
+
+/// `GET /experience.js`: the resend countdown.
+pub(crate) async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
+        .into_response()
+}
+
+// Handlers with axum's signatures, one per route.
+
+pub(crate) async fn sign_in(State(s): State<IdpState>, h: HeaderMap) -> Response {
+    first_screen(&s, &h, Mode::SignIn).await
+}
+pub(crate) async fn register(State(s): State<IdpState>, h: HeaderMap) -> Response {
+    first_screen(&s, &h, Mode::Register).await
+}
+pub(crate) async fn sign_in_post(State(s): State<IdpState>, h: HeaderMap, b: Bytes) -> Response {
+    submit_identifier(&s, &h, &b, Mode::SignIn).await
+}
+pub(crate) async fn register_post(State(s): State<IdpState>, h: HeaderMap, b: Bytes) -> Response {
+    submit_identifier(&s, &h, &b, Mode::Register).await
+}
+pub(crate) async fn sign_in_code(State(s): State<IdpState>, h: HeaderMap) -> Response {
+    show_code(&s, &h, Mode::SignIn).await
+}
+pub(crate) async fn register_code(State(s): State<IdpState>, h: HeaderMap) -> Response {
+    show_code(&s, &h, Mode::Register).await
+}
+pub(crate) async fn sign_in_code_post(
+    State(s): State<IdpState>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    submit_code(&s, &h, &b, Mode::SignIn).await
+}
+pub(crate) async fn register_code_post(
+    State(s): State<IdpState>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    submit_code(&s, &h, &b, Mode::Register).await
+}
+pub(crate) async fn sign_in_resend(State(s): State<IdpState>, h: HeaderMap) -> Response {
+    resend(&s, &h, Mode::SignIn).await
+}
+pub(crate) async fn register_resend(State(s): State<IdpState>, h: HeaderMap) -> Response {
+    resend(&s, &h, Mode::Register).await
+}
+pub(crate) async fn create_account(State(s): State<IdpState>, h: HeaderMap) -> Response {
+    switch_and_finish(&s, &h, Mode::Register).await
+}
+pub(crate) async fn sign_in_instead(State(s): State<IdpState>, h: HeaderMap) -> Response {
+    switch_and_finish(&s, &h, Mode::SignIn).await
+}
+pub(crate) async fn reset_password(State(s): State<IdpState>) -> Response {
+    not_supported(&s, "Resetting a password").await
+}
+pub(crate) async fn single_sign_on(State(s): State<IdpState>) -> Response {
+    not_supported(&s, "Enterprise single sign-on").await
+}
