@@ -21,9 +21,10 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    /// Whether this mailbox is `address`, ignoring case (as mail systems compare them in practice).
+    /// Whether this mailbox is `address`, ignoring case (as mail systems compare them in
+    /// practice). `address` may also be written `Name <addr@example.com>`.
     pub fn is(&self, address: &str) -> bool {
-        self.email.eq_ignore_ascii_case(address.trim())
+        self.email.eq_ignore_ascii_case(bare_address(address))
     }
 }
 
@@ -33,6 +34,15 @@ impl std::fmt::Display for Mailbox {
             None => f.write_str(&self.email),
             Some(name) => write!(f, "\"{}\" <{}>", name.replace('"', "\\\""), self.email),
         }
+    }
+}
+
+/// The address alone: `Name <a@example.com>` gives `a@example.com`; anything else is trimmed.
+pub fn bare_address(address: &str) -> &str {
+    let address = address.trim();
+    match (address.rfind('<'), address.strip_suffix('>')) {
+        (Some(open), Some(inner)) => inner[open + 1..].trim(),
+        _ => address,
     }
 }
 
@@ -201,6 +211,14 @@ mod tests {
         let parsed = parse_list("Alice <Alice@Example.com>").unwrap();
         assert!(parsed[0].is("alice@example.com"));
         assert!(!parsed[0].is("bob@example.com"));
+    }
+
+    #[test]
+    fn a_display_name_around_the_address_still_matches() {
+        let parsed = parse_list("bob@example.com").unwrap();
+        assert!(parsed[0].is("Bob <BOB@example.com>"));
+        assert_eq!(bare_address(" Bob <bob@example.com> "), "bob@example.com");
+        assert_eq!(bare_address("plain@example.com"), "plain@example.com");
     }
 
     #[test]

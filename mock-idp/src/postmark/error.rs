@@ -104,6 +104,7 @@ impl ApiError {
 
     /// 404 for a path the fake does not serve (Postmark's API answers 404 there too).
     pub fn not_found(method: &str, path: &str) -> Self {
+        let path = if path.is_empty() { "(no path)" } else { path };
         Self::new(
             StatusCode::NOT_FOUND,
             404,
@@ -113,6 +114,7 @@ impl ApiError {
 
     /// 405 for a known path called with the wrong method.
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        let path = if path.is_empty() { "(no path)" } else { path };
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             405,

@@ -205,14 +205,12 @@ impl fmt::Debug for Email {
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let to: Vec<String> = self.0.to.iter().map(|m| m.email.clone()).collect();
-        write!(
-            f,
-            "#{} to={} subject={:?} code={}",
-            self.0.seq,
-            to.join(","),
-            self.0.subject.as_deref().unwrap_or(""),
-            self.0.code.as_deref().unwrap_or("-"),
-        )
+        write!(f, "#{} to={}", self.0.seq, to.join(","))?;
+        match &self.0.subject {
+            Some(subject) => write!(f, " subject={subject:?}")?,
+            None => f.write_str(" (no subject)")?,
+        }
+        write!(f, " code={}", self.0.code.as_deref().unwrap_or("-"))
     }
 }
 
@@ -370,7 +368,7 @@ impl Inbox {
     /// Returns the first message to `to` above `after` (or above what the last wait returned)
     /// and records it as returned. Atomic, so concurrent waits never share a message.
     fn claim(&self, to: &str, after: Option<u64>) -> (u64, Option<Email>) {
-        let key = to.trim().to_ascii_lowercase();
+        let key = super::address::bare_address(to).to_ascii_lowercase();
         let mut returned = self.returned.lock().unwrap_or_else(PoisonError::into_inner);
         let remembered = returned.get(&key).copied().unwrap_or(0);
         let after = after.unwrap_or(remembered);

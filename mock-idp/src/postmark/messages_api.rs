@@ -272,34 +272,39 @@ pub(crate) async fn dump(
     Ok(Json(serde_json::json!({"Body": raw_source(&email)})).into_response())
 }
 
-/// The message as a MIME document, as it would have left Postmark (without its signatures).
+/// The message as a MIME document, as it would have left Postmark (without its signatures):
+/// non-ASCII header text as RFC 2047 encoded words, the bodies as `multipart/alternative`,
+/// attachments (as sent, base64) around them in `multipart/mixed`.
 fn raw_source(email: &Email) -> String {
     let list = |mailboxes: &[Mailbox]| {
         mailboxes
             .iter()
-            .map(ToString::to_string)
+            .map(encoded_mailbox)
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let from = super::address::parse_list(email.from())
+        .ok()
+        .and_then(|list| list.into_iter().next())
+        .map_or_else(|| encode_word(email.from()), |m| encoded_mailbox(&m));
     let date = email
         .submitted_at()
         .format(&time::format_description::well_known::Rfc2822)
         .unwrap_or_default();
-    let boundary = format!("=_{}", email.message_id());
     let mut out = String::new();
     let mut header = |name: &str, value: &str| {
         if !value.is_empty() {
             out.push_str(&format!("{name}: {}\r\n", value.replace(['\r', '\n'], " ")));
         }
     };
-    header("From", email.from());
+    header("From", &from);
     header("Date", &date);
-    header("Subject", email.subject().unwrap_or_default());
+    header("Subject", &encode_word(email.subject().unwrap_or_default()));
     header("Message-ID", &format!("<{}@mtasv.net>", email.message_id()));
     header("To", &list(email.to()));
     header("Cc", &list(email.cc()));
     header("Reply-To", email.reply_to().unwrap_or_default());
-    header("X-PM-Tag", email.tag().unwrap_or_default());
+    header("X-PM-Tag", &encode_word(email.tag().unwrap_or_default()));
     header("X-PM-Message-Stream", email.message_stream());
     if let Some(Value::Array(extra)) = email.headers() {
         for pair in extra {
@@ -307,26 +312,83 @@ fn raw_source(email: &Email) -> String {
                 pair.get("Name").and_then(Value::as_str),
                 pair.get("Value").and_then(Value::as_str),
             ) {
-                header(name, value);
+                header(name, &encode_word(value));
             }
         }
     }
     header("MIME-Version", "1.0");
-    header(
-        "Content-Type",
-        &format!("multipart/alternative; boundary=\"{boundary}\""),
-    );
-    out.push_str("\r\n");
+    let alternative = format!("=_alt_{}", email.message_id());
+    let mut bodies = String::new();
     for (kind, body) in [
         ("text/plain", email.text_body()),
         ("text/html", email.html_body()),
     ] {
         if let Some(body) = body {
-            out.push_str(&format!(
-                "--{boundary}\r\nContent-Type: {kind}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
+            bodies.push_str(&format!(
+                "--{alternative}\r\nContent-Type: {kind}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
             ));
         }
     }
-    out.push_str(&format!("--{boundary}--\r\n"));
+    bodies.push_str(&format!("--{alternative}--\r\n"));
+    if email.attachments().is_empty() {
+        header(
+            "Content-Type",
+            &format!("multipart/alternative; boundary=\"{alternative}\""),
+        );
+        out.push_str("\r\n");
+        out.push_str(&bodies);
+        return out;
+    }
+    let mixed = format!("=_mixed_{}", email.message_id());
+    header(
+        "Content-Type",
+        &format!("multipart/mixed; boundary=\"{mixed}\""),
+    );
+    out.push_str(&format!(
+        "\r\n--{mixed}\r\nContent-Type: multipart/alternative; boundary=\"{alternative}\"\r\n\r\n{bodies}"
+    ));
+    for attachment in email.attachments() {
+        let name = encode_word(&attachment.name).replace('"', "'");
+        out.push_str(&format!(
+            "--{mixed}\r\nContent-Type: {}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n",
+            attachment.content_type.replace(['\r', '\n'], " ")
+        ));
+        if let Some(id) = &attachment.content_id {
+            out.push_str(&format!(
+                "Content-ID: <{}>\r\n",
+                id.replace(['\r', '\n', '<', '>'], "")
+            ));
+        }
+        out.push_str("\r\n");
+        let content: String = attachment
+            .content
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        for line in content.as_bytes().chunks(76) {
+            out.push_str(&String::from_utf8_lossy(line));
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str(&format!("--{mixed}--\r\n"));
     out
+}
+
+/// RFC 2047: non-ASCII header text as `=?UTF-8?B?…?=`; ASCII stays as it is.
+fn encode_word(text: &str) -> String {
+    use base64::Engine as _;
+    if text.is_ascii() {
+        text.to_owned()
+    } else {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+        format!("=?UTF-8?B?{encoded}?=")
+    }
+}
+
+/// A mailbox for a header: the display name encoded when it is not ASCII.
+fn encoded_mailbox(mailbox: &Mailbox) -> String {
+    match &mailbox.name {
+        Some(name) if !name.is_ascii() => format!("{} <{}>", encode_word(name), mailbox.email),
+        _ => mailbox.to_string(),
+    }
 }

@@ -1,7 +1,7 @@
 //! The fake Postmark: Postmark's Email API on a local port, keeping every message.
 //!
 //! It answers like `api.postmarkapp.com` (same paths, bodies, key order, status codes and
-//! ErrorCodes; see [`send`](self::send) for the checks and their order), so Logto's Postmark
+//! ErrorCodes; the README lists the checks and their order), so Logto's Postmark
 //! connector, the official clients and your own code work against it unmodified. Every accepted
 //! message is kept with what was sent and what was rendered, readable through [`Inbox`].
 //!
@@ -33,7 +33,7 @@ mod faults;
 mod inbox;
 mod message;
 mod messages_api;
-pub mod mustachio;
+pub(crate) mod mustachio;
 mod page;
 mod query;
 mod send;
@@ -61,7 +61,7 @@ pub use error::{ApiError, codes};
 pub use faults::{Fault, InvalidFault};
 pub use inbox::{DEFAULT_WAIT_TIMEOUT, Email, Header, Inbox, WaitEnd, WaitError, WaitFor};
 pub use message::Attachment;
-pub use templates::{MAX_TEMPLATES, Rendered, TemplateSource, TemplateType};
+pub use templates::{MAX_TEMPLATES, TemplateSource, TemplateType};
 
 use crate::clock::Clock;
 use crate::fixtures;

@@ -21,6 +21,7 @@
 //! Against hostile templates and models, parsing limits nesting depth and rendering limits
 //! output size and total work ([`Limits`]), so nothing can crash or bloat the server.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
@@ -33,7 +34,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Largest rendered output, in bytes (Postmark caps each body at 5 MB).
     pub max_output: usize,
-    /// Most template nodes visited in one render (bounds `each` over `each` over big arrays).
+    /// Most steps one request may spend rendering: every node visited and every `each`
+    /// iteration is a step (this bounds `each` over `each` over big arrays, and batches).
     pub max_steps: u64,
 }
 
@@ -120,7 +122,7 @@ pub enum RenderError {
         /// The limit that was hit, in bytes.
         limit: usize,
     },
-    /// The render visited more than [`Limits::max_steps`] nodes.
+    /// The render took more than [`Limits::max_steps`] steps.
     TooMuchWork {
         /// The limit that was hit.
         limit: u64,
@@ -462,36 +464,66 @@ struct Scope<'v> {
     parent: Option<Rc<Scope<'v>>>,
 }
 
+/// The rendering work one request may still do; shared by every render of the request (all
+/// parts of all messages of a batch), so no request can keep the server busy for long.
+#[derive(Debug)]
+pub struct Budget {
+    left: Cell<u64>,
+    limit: u64,
+}
+
+impl Budget {
+    /// A budget of `steps`.
+    pub fn new(steps: u64) -> Self {
+        Self {
+            left: Cell::new(steps),
+            limit: steps,
+        }
+    }
+
+    fn spend(&self) -> Result<(), RenderError> {
+        match self.left.get().checked_sub(1) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => Err(RenderError::TooMuchWork { limit: self.limit }),
+        }
+    }
+}
+
 struct Renderer<'t> {
     out: String,
-    steps: u64,
+    budget: &'t Budget,
     escape: Escape,
     limits: Limits,
     content: Option<&'t str>,
 }
 
 impl Template {
-    /// Renders with `model` as the root scope.
+    /// Renders with `model` as the root scope, with a budget of its own.
+    #[cfg(test)]
     pub fn render(
         &self,
         model: &Value,
         escape: Escape,
         limits: &Limits,
     ) -> Result<String, RenderError> {
-        self.render_with_content(model, escape, limits, None)
+        self.render_in(model, escape, limits, None, &Budget::new(limits.max_steps))
     }
 
-    /// Renders a layout: `{{{@content}}}` prints `content` (the already rendered template).
-    pub fn render_with_content(
+    /// Renders within `budget`; in a layout, `{{{@content}}}` prints `content`.
+    pub fn render_in(
         &self,
         model: &Value,
         escape: Escape,
         limits: &Limits,
         content: Option<&str>,
+        budget: &Budget,
     ) -> Result<String, RenderError> {
         let mut renderer = Renderer {
             out: String::new(),
-            steps: 0,
+            budget,
             escape,
             limits: *limits,
             content,
@@ -638,12 +670,7 @@ impl SuggestedModel {
 impl Renderer<'_> {
     fn nodes<'v>(&mut self, nodes: &[Node], scope: &Rc<Scope<'v>>) -> Result<(), RenderError> {
         for node in nodes {
-            self.steps += 1;
-            if self.steps > self.limits.max_steps {
-                return Err(RenderError::TooMuchWork {
-                    limit: self.limits.max_steps,
-                });
-            }
+            self.budget.spend()?;
             match node {
                 Node::Text(text) => self.write(text, false)?,
                 Node::Content => {
@@ -679,6 +706,7 @@ impl Renderer<'_> {
                         });
                     };
                     for item in items {
+                        self.budget.spend()?;
                         let item = Rc::new(Scope {
                             value: Some(item),
                             parent: Some(found.clone()),
@@ -890,11 +918,12 @@ mod tests {
         let layout = parse("<main>{{{ @content }}}</main> {{title}}", &limits).unwrap();
         assert_eq!(layout.content_placeholders(), 1);
         let out = layout
-            .render_with_content(
+            .render_in(
                 &json!({"title": "T"}),
                 Escape::Html,
                 &limits,
                 Some("<p>hi</p>"),
+                &Budget::new(100),
             )
             .unwrap();
         assert_eq!(out, "<main><p>hi</p></main> T");
@@ -1005,6 +1034,33 @@ mod tests {
             .render(&json!({ "w": words }), Escape::None, &limits)
             .unwrap_err();
         assert_eq!(err, RenderError::OutputTooLarge { limit: 1000 });
+    }
+
+    #[test]
+    fn iterations_count_even_when_the_body_is_empty() {
+        // each over each over 2000 items with nothing inside: 4 million iterations.
+        let limits = Limits::default();
+        let items: Vec<u8> = vec![0; 2000];
+        let template = parse("{{#each a}}{{#each ../../a}}{{/each}}{{/each}}", &limits).unwrap();
+        let err = template
+            .render(&json!({ "a": items }), Escape::None, &limits)
+            .unwrap_err();
+        assert_eq!(err, RenderError::TooMuchWork { limit: 1_000_000 });
+    }
+
+    #[test]
+    fn one_budget_covers_several_renders() {
+        let limits = Limits::default();
+        let template = parse("{{#each a}}x{{/each}}", &limits).unwrap();
+        let model = json!({"a": vec![0; 40]});
+        let budget = Budget::new(100);
+        assert!(
+            template
+                .render_in(&model, Escape::None, &limits, None, &budget)
+                .is_ok()
+        );
+        let second = template.render_in(&model, Escape::None, &limits, None, &budget);
+        assert_eq!(second.unwrap_err(), RenderError::TooMuchWork { limit: 100 });
     }
 
     #[test]

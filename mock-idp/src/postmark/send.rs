@@ -36,12 +36,12 @@ use super::auth::Caller;
 use super::error::{ApiError, codes};
 use super::inbox::{EmailData, Header, extract_code};
 use super::message::{self, Content, Outgoing};
+use super::mustachio::{Budget, Limits};
 use super::wire::{self, BatchItem, Fields, SendResult};
 use super::{PostmarkState, Server, StreamKind};
 
 /// Most messages in one batch request.
 const MAX_BATCH: usize = 500;
-const MB: usize = 1024 * 1024;
 
 /// Which send endpoint was called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,7 +123,7 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let body = if state.faults.any() {
         // Read first, so an injected 406 can name the recipients as Postmark does.
-        let bytes = read_body(body, endpoint.limit_mb()).await;
+        let bytes = wire::read_body(headers, body, endpoint.limit_mb()).await;
         let recipients = || bytes.as_deref().map(recipients_in).unwrap_or_default();
         if let Some(failure) = state.faults.take(recipients) {
             return Err(failure);
@@ -135,13 +135,19 @@ async fn handle(
     require_json(headers)?;
     let bytes = match body {
         Ok(read) => read?,
-        Err(body) => read_body(body, endpoint.limit_mb()).await?,
+        Err(body) => wire::read_body(headers, body, endpoint.limit_mb()).await?,
     };
     let value: Value = serde_json::from_slice(&bytes).map_err(ApiError::invalid_json)?;
 
+    let request = SendRequest {
+        state,
+        caller,
+        headers,
+        budget: Budget::new(render_limits(state).max_steps),
+    };
     if !endpoint.batch() {
         let outgoing = message::read(value.clone(), endpoint.templated())?;
-        let result = deliver(state, caller, headers, outgoing, value)?;
+        let result = request.deliver(outgoing, value)?;
         return Ok(axum::Json(result).into_response());
     }
 
@@ -156,7 +162,7 @@ async fn handle(
         .into_iter()
         .map(|item| {
             message::read(item.clone(), endpoint.templated())
-                .and_then(|outgoing| deliver(state, caller, headers, outgoing, item))
+                .and_then(|outgoing| request.deliver(outgoing, item))
         })
         .collect();
     let body: Vec<BatchItem<'_>> = results
@@ -225,21 +231,6 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Check 3: reads at most `limit_mb` MB; more is a 413.
-async fn read_body(body: Body, limit_mb: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit_mb * MB)
-        .await
-        .map_err(|error| {
-            let too_large = std::error::Error::source(&error)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                ApiError::too_large(limit_mb)
-            } else {
-                ApiError::invalid_request(format!("The request body could not be read: {error}"))
-            }
-        })
-}
-
 /// Check 4 for batches: `/email/batch` takes a bare array, `/email/batchWithTemplates` an
 /// object `{"Messages": [...]}`.
 fn batch_items(value: Value, endpoint: Endpoint) -> Result<Vec<Value>, ApiError> {
@@ -260,66 +251,80 @@ fn batch_items(value: Value, endpoint: Endpoint) -> Result<Vec<Value>, ApiError>
     }
 }
 
-/// Checks 7–10, then stores the message (unless it came with the test token).
-fn deliver(
-    state: &PostmarkState,
+/// One send request: who sent it, its headers, and the rendering work it may still do.
+struct SendRequest<'a> {
+    state: &'a PostmarkState,
     caller: Caller,
-    headers: &HeaderMap,
-    outgoing: Outgoing,
-    sent: Value,
-) -> Result<SendResult, ApiError> {
-    if caller == Caller::TestToken {
-        if let Content::Template { model: None, .. } = &outgoing.content {
-            return Err(no_template_model());
-        }
-        return Ok(accepted(state, outgoing.to_raw, "Test job accepted"));
-    }
-    let server = &*state.server;
-    check_sender(server, &outgoing)?;
-    check_suppressions(server, &outgoing)?;
-    let rendered = render(state, &outgoing.content)?;
-    let stream = check_stream(server, outgoing.message_stream.as_deref())?;
+    headers: &'a HeaderMap,
+    budget: Budget,
+}
 
-    let result = accepted(state, outgoing.to_raw.clone(), "OK");
-    let request_headers = redacted(headers);
-    let submitted = state.clock.now();
-    let message_id = result.message_id.clone();
-    state.store.push(move |seq| {
-        let code = extract_code(
-            rendered.model.as_ref(),
-            rendered.text_body.as_deref(),
-            rendered.subject.as_deref(),
-            rendered.html_body.as_deref(),
-        );
-        EmailData {
-            seq,
-            message_id,
-            submitted_at: wire::timestamp(submitted),
-            submitted,
-            from: outgoing.from_raw,
-            to: outgoing.to,
-            cc: outgoing.cc,
-            bcc: outgoing.bcc,
-            reply_to: outgoing.reply_to,
-            subject: rendered.subject,
-            html_body: rendered.html_body,
-            text_body: rendered.text_body,
-            tag: outgoing.tag,
-            metadata: outgoing.metadata,
-            headers: outgoing.headers,
-            message_stream: stream,
-            template_id: rendered.template_id,
-            template_alias: rendered.template_alias,
-            template_model: rendered.model,
-            track_opens: outgoing.track_opens,
-            track_links: outgoing.track_links,
-            attachments: outgoing.attachments,
-            request_headers,
-            code,
-            sent,
+impl SendRequest<'_> {
+    /// Checks 7–10, then stores the message (unless it came with the test token).
+    fn deliver(&self, outgoing: Outgoing, sent: Value) -> Result<SendResult, ApiError> {
+        let (state, caller, headers) = (self.state, self.caller, self.headers);
+        if caller == Caller::TestToken {
+            if let Content::Template { model: None, .. } = &outgoing.content {
+                return Err(no_template_model());
+            }
+            return Ok(accepted(state, outgoing.to_raw, "Test job accepted"));
         }
-    });
-    Ok(result)
+        let server = &*state.server;
+        check_sender(server, &outgoing)?;
+        check_suppressions(server, &outgoing)?;
+        let rendered = render(state, &outgoing.content, &self.budget)?;
+        let stream = check_stream(server, outgoing.message_stream.as_deref())?;
+
+        let result = accepted(state, outgoing.to_raw.clone(), "OK");
+        let request_headers = redacted(headers);
+        let submitted = state.clock.now();
+        let message_id = result.message_id.clone();
+        state.store.push(move |seq| {
+            let code = extract_code(
+                rendered.model.as_ref(),
+                rendered.text_body.as_deref(),
+                rendered.subject.as_deref(),
+                rendered.html_body.as_deref(),
+            );
+            EmailData {
+                seq,
+                message_id,
+                submitted_at: wire::timestamp(submitted),
+                submitted,
+                from: outgoing.from_raw,
+                to: outgoing.to,
+                cc: outgoing.cc,
+                bcc: outgoing.bcc,
+                reply_to: outgoing.reply_to,
+                subject: rendered.subject,
+                html_body: rendered.html_body,
+                text_body: rendered.text_body,
+                tag: outgoing.tag,
+                metadata: outgoing.metadata,
+                headers: outgoing.headers,
+                message_stream: stream,
+                template_id: rendered.template_id,
+                template_alias: rendered.template_alias,
+                template_model: rendered.model,
+                track_opens: outgoing.track_opens,
+                track_links: outgoing.track_links,
+                attachments: outgoing.attachments,
+                request_headers,
+                code,
+                sent,
+            }
+        });
+        Ok(result)
+    }
+}
+
+/// The server's rendering limits.
+fn render_limits(state: &PostmarkState) -> Limits {
+    *state
+        .templates
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .limits()
 }
 
 /// The success answer; draws the MessageID from the seeded generator.
@@ -395,7 +400,11 @@ struct RenderedContent {
 }
 
 /// Check 9 and rendering: the template must exist on this server and a model must be given.
-fn render(state: &PostmarkState, content: &Content) -> Result<RenderedContent, ApiError> {
+fn render(
+    state: &PostmarkState,
+    content: &Content,
+    budget: &Budget,
+) -> Result<RenderedContent, ApiError> {
     let (id, alias, model) = match content {
         Content::Plain {
             subject,
@@ -438,7 +447,7 @@ fn render(state: &PostmarkState, content: &Content) -> Result<RenderedContent, A
     };
     let layout = templates.layout_of(&template);
     let rendered = template
-        .render(model, layout.as_deref(), templates.limits())
+        .render(model, layout.as_deref(), templates.limits(), budget)
         .map_err(|error| {
             ApiError::invalid_request(format!("The template could not be rendered: {error}"))
         })?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{ApiError, codes};
-use super::mustachio::{self, Escape, Limits, ParseError, RenderError, SuggestedModel};
+use super::mustachio::{self, Budget, Escape, Limits, ParseError, RenderError, SuggestedModel};
 
 /// First id given to a stored template; later ones count up from it.
 const FIRST_TEMPLATE_ID: u64 = 1_000_001;
@@ -63,23 +63,27 @@ pub struct StoredTemplate {
     text_body: Option<mustachio::Template>,
 }
 
-/// Which part of a template failed to parse, and why.
+/// The parts of a template that failed to parse, each with every problem in it.
 #[derive(Clone, Debug)]
 pub struct InvalidTemplate {
-    /// `Subject`, `HtmlBody` or `TextBody`.
-    pub field: &'static str,
-    /// Every problem in that field.
-    pub errors: Vec<ParseError>,
+    /// (`Subject`, `HtmlBody` or `TextBody`, its problems), in that order.
+    pub fields: Vec<(&'static str, Vec<ParseError>)>,
 }
 
 impl std::fmt::Display for InvalidTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "The {} is invalid: ", self.field)?;
-        for (i, error) in self.errors.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
+        for (n, (field, errors)) in self.fields.iter().enumerate() {
+            if n > 0 {
+                f.write_str(" ")?;
             }
-            write!(f, "{error}")?;
+            write!(f, "The {field} is invalid: ")?;
+            for (i, error) in errors.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                write!(f, "{error}")?;
+            }
+            f.write_str(".")?;
         }
         Ok(())
     }
@@ -98,17 +102,29 @@ pub struct Rendered {
 
 impl StoredTemplate {
     fn parse(id: u64, source: TemplateSource, limits: &Limits) -> Result<Self, InvalidTemplate> {
-        let part = |field: &'static str, text: &Option<String>| {
-            text.as_deref()
-                .map(|text| mustachio::parse(text, limits))
-                .transpose()
-                .map_err(|errors| InvalidTemplate { field, errors })
+        let mut invalid = InvalidTemplate { fields: Vec::new() };
+        let mut part = |field: &'static str, text: &Option<String>| match text
+            .as_deref()
+            .map(|text| mustachio::parse(text, limits))
+        {
+            Some(Ok(template)) => Some(template),
+            Some(Err(errors)) => {
+                invalid.fields.push((field, errors));
+                None
+            }
+            None => None,
         };
+        let subject = part("Subject", &source.subject);
+        let html_body = part("HtmlBody", &source.html_body);
+        let text_body = part("TextBody", &source.text_body);
+        if !invalid.fields.is_empty() {
+            return Err(invalid);
+        }
         Ok(Self {
             id,
-            subject: part("Subject", &source.subject)?,
-            html_body: part("HtmlBody", &source.html_body)?,
-            text_body: part("TextBody", &source.text_body)?,
+            subject,
+            html_body,
+            text_body,
             source,
         })
     }
@@ -131,6 +147,7 @@ impl StoredTemplate {
         model: &Value,
         content: &str,
         limits: &Limits,
+        budget: &Budget,
     ) -> Result<String, RenderError> {
         let (template, escape) = if part == "HtmlBody" {
             (&self.html_body, Escape::Html)
@@ -138,7 +155,7 @@ impl StoredTemplate {
             (&self.text_body, Escape::None)
         };
         match template {
-            Some(layout) => layout.render_with_content(model, escape, limits, Some(content)),
+            Some(layout) => layout.render_in(model, escape, limits, Some(content), budget),
             None => Ok(content.to_owned()),
         }
     }
@@ -149,6 +166,7 @@ impl StoredTemplate {
         model: &Value,
         layout: Option<&StoredTemplate>,
         limits: &Limits,
+        budget: &Budget,
     ) -> Result<Rendered, RenderError> {
         let render = |template: &Option<mustachio::Template>,
                       layout_part: Option<&Option<mustachio::Template>>,
@@ -157,10 +175,10 @@ impl StoredTemplate {
             let Some(template) = template else {
                 return Ok(None);
             };
-            let content = template.render(model, escape, limits)?;
+            let content = template.render_in(model, escape, limits, None, budget)?;
             match layout_part {
                 Some(Some(layout)) => layout
-                    .render_with_content(model, escape, limits, Some(&content))
+                    .render_in(model, escape, limits, Some(&content), budget)
                     .map(Some),
                 _ => Ok(Some(content)),
             }
@@ -463,6 +481,7 @@ mod tests {
                 &json!({"code": "123456", "who": "<a>"}),
                 Some(&layout),
                 &Limits::default(),
+                &Budget::new(1000),
             )
             .unwrap();
         assert_eq!(rendered.subject.as_deref(), Some("123456 & more"));
@@ -488,6 +507,20 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code, codes::TEMPLATE_FIELD_INVALID);
         assert!(err.message.contains("HtmlBody"), "{}", err.message);
+        let both = templates
+            .create(TemplateSource {
+                name: "Broken twice".into(),
+                subject: Some("s".into()),
+                html_body: Some("{{/b}}".into()),
+                text_body: Some("{{#q}}".into()),
+                ..TemplateSource::default()
+            })
+            .unwrap_err();
+        assert!(
+            both.message.contains("HtmlBody") && both.message.contains("TextBody"),
+            "{}",
+            both.message
+        );
         assert!(
             templates.by_id(FIRST_TEMPLATE_ID).is_none(),
             "nothing half-stored"

@@ -7,8 +7,9 @@
 use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -16,10 +17,10 @@ use serde_json::{Map, Value};
 use super::PostmarkState;
 use super::auth::Caller;
 use super::error::{ApiError, codes};
-use super::mustachio::{self, Escape, SuggestedModel};
+use super::mustachio::{self, Budget, Escape, SuggestedModel};
 use super::query::Params;
 use super::templates::{self, StoredTemplate, TemplateSource, TemplateType, Templates};
-use super::wire::Fields;
+use super::wire::{self, Fields};
 
 /// Most templates one list request returns.
 const MAX_COUNT: u64 = 500;
@@ -142,13 +143,18 @@ pub(crate) async fn get(
     Ok(Json(details).into_response())
 }
 
+/// Templates are at most 5 MB per part; a request body may hold three.
+const BODY_LIMIT_MB: usize = 16;
+
 /// `POST /templates`.
 pub(crate) async fn create(
     State(state): State<PostmarkState>,
     caller: Caller,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
     caller.require_server()?;
+    let body = wire::read_body(&headers, body, BODY_LIMIT_MB).await?;
     let fields = json_object(&body)?;
     let template_type = template_type(&fields)?.unwrap_or_default();
     let source = TemplateSource {
@@ -169,9 +175,11 @@ pub(crate) async fn edit(
     State(state): State<PostmarkState>,
     caller: Caller,
     Path(id_or_alias): Path<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
     caller.require_server()?;
+    let body = wire::read_body(&headers, body, BODY_LIMIT_MB).await?;
     let raw = match serde_json::from_slice::<Value>(&body).map_err(ApiError::invalid_json)? {
         Value::Object(map) => map,
         _ => return Err(ApiError::incompatible_json("expected a template object.")),
@@ -257,9 +265,11 @@ struct ValidationError {
 pub(crate) async fn validate(
     State(state): State<PostmarkState>,
     caller: Caller,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
     caller.require_server()?;
+    let body = wire::read_body(&headers, body, BODY_LIMIT_MB).await?;
     let mut fields = json_object(&body)?;
     let template_type = template_type(&fields)?.unwrap_or_default();
     let test_model = fields.take_object("TestRenderModel")?;
@@ -306,6 +316,14 @@ pub(crate) async fn validate(
     let suggested = suggested.to_value();
     let model = test_model.unwrap_or_else(|| suggested.clone());
 
+    let budget = Budget::new(limits.max_steps);
+    let context = RenderContext {
+        template_type,
+        model: &model,
+        layout: layout.as_deref(),
+        limits: &limits,
+        budget: &budget,
+    };
     let mut all_valid = true;
     let mut out = Map::new();
     for Part {
@@ -315,15 +333,7 @@ pub(crate) async fn validate(
     } in parsed
     {
         let result = parsed.map(|parsed| {
-            let validation = part_validation(
-                name,
-                parsed,
-                escape,
-                template_type,
-                &model,
-                layout.as_deref(),
-                &limits,
-            );
+            let validation = part_validation(name, parsed, escape, &context);
             all_valid &= validation.content_is_valid;
             validation
         });
@@ -357,15 +367,29 @@ struct Part<'a> {
     parsed: Option<Result<mustachio::Template, Vec<mustachio::ParseError>>>,
 }
 
+/// What every part of one validation renders with.
+#[derive(Clone, Copy)]
+struct RenderContext<'a> {
+    template_type: TemplateType,
+    model: &'a Value,
+    layout: Option<&'a StoredTemplate>,
+    limits: &'a mustachio::Limits,
+    budget: &'a Budget,
+}
+
 fn part_validation(
     name: &str,
     parsed: Result<mustachio::Template, Vec<mustachio::ParseError>>,
     escape: Escape,
-    template_type: TemplateType,
-    model: &Value,
-    layout: Option<&StoredTemplate>,
-    limits: &mustachio::Limits,
+    context: &RenderContext<'_>,
 ) -> PartValidation {
+    let RenderContext {
+        template_type,
+        model,
+        layout,
+        limits,
+        budget,
+    } = *context;
     let invalid = |errors: Vec<ValidationError>| PartValidation {
         content_is_valid: false,
         validation_errors: errors,
@@ -397,9 +421,11 @@ fn part_validation(
         }]);
     }
     let rendered = template
-        .render(model, escape, limits)
+        .render_in(model, escape, limits, None, budget)
         .and_then(|content| match layout {
-            Some(layout) if name != "Subject" => layout.render_part(name, model, &content, limits),
+            Some(layout) if name != "Subject" => {
+                layout.render_part(name, model, &content, limits, budget)
+            }
             _ => Ok(content),
         });
     match rendered {

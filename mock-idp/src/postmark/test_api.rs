@@ -18,9 +18,9 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
@@ -31,7 +31,7 @@ use super::error::ApiError;
 use super::faults::Fault;
 use super::inbox::{DEFAULT_WAIT_TIMEOUT, Email};
 use super::query::Params;
-use super::wire::Fields;
+use super::wire::{self, Fields};
 
 /// The longest `timeout_ms` a wait accepts (two minutes).
 const MAX_WAIT: Duration = Duration::from_secs(120);
@@ -133,7 +133,9 @@ pub(crate) async fn wait(
                     ),
                     "Arrived": emails(&arrived),
                 });
-                return Ok((StatusCode::REQUEST_TIMEOUT, Json(body)).into_response());
+                // RFC 9110: a 408 closes the connection (and tells clients not to retry on it).
+                let close = [(axum::http::header::CONNECTION, "close")];
+                return Ok((StatusCode::REQUEST_TIMEOUT, close, Json(body)).into_response());
             }
             () = shutdown.wait() => break,
         }
@@ -153,8 +155,10 @@ pub(crate) async fn faults(State(state): State<PostmarkState>) -> Response {
 /// `POST /_inbox/faults` with `{"Count": n, "Status": 503, "ErrorCode": 100, "Message"?}`.
 pub(crate) async fn add_fault(
     State(state): State<PostmarkState>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
+    let body = wire::read_body(&headers, body, 1).await?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("The body is not JSON: {e}.")))?;
     let fields = Fields::new(value, "the fault").map_err(|e| bad_request(e.message))?;
@@ -164,8 +168,12 @@ pub(crate) async fn add_fault(
             .map_err(|e| bad_request(e.message))?
             .ok_or_else(|| bad_request(format!("'{key}' is required.")))
     };
+    let count = number("Count")?;
+    if count == 0 {
+        return Err(bad_request("'Count' must be at least 1.".into()));
+    }
     let fault = Fault {
-        count: usize::try_from(number("Count")?).unwrap_or(usize::MAX),
+        count: usize::try_from(count).unwrap_or(usize::MAX),
         status: u16::try_from(number("Status")?).unwrap_or(0),
         error_code: u32::try_from(number("ErrorCode")?).unwrap_or(u32::MAX),
         message: fields

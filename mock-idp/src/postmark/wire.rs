@@ -8,10 +8,61 @@
 
 use std::collections::HashMap;
 
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, header};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+
+const MB: usize = 1024 * 1024;
+
+/// How much of an oversized body is read (and thrown away) before the 413 is sent, so that a
+/// client still writing its body reads the answer instead of a broken pipe.
+const DRAIN_LIMIT: u64 = 128 * MB as u64;
+
+/// Reads a request body of at most `limit_mb` MB; more is a 413 with ErrorCode 300, as
+/// Postmark answers. An oversized body is drained (up to 128 MB) before answering; a declared
+/// `Content-Length` beyond that is refused without reading anything.
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit_mb: usize,
+) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt as _;
+    let limit = limit_mb * MB;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > DRAIN_LIMIT) {
+        return Err(ApiError::too_large(limit_mb));
+    }
+    let mut body = body;
+    let mut kept: Vec<u8> = Vec::new();
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
+            ApiError::invalid_request(format!("The request body could not be read: {error}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len() as u64;
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+        if kept.len() + data.len() <= limit {
+            kept.extend_from_slice(&data);
+        } else {
+            kept = Vec::new();
+        }
+    }
+    if seen > limit as u64 {
+        return Err(ApiError::too_large(limit_mb));
+    }
+    Ok(Bytes::from(kept))
+}
 
 /// A JSON object whose keys are matched case-insensitively; `null` and `""` read as absent.
 /// When two keys differ only in case, the later one wins (as in ASP.NET's binder).

@@ -158,6 +158,18 @@ async fn addresses_match_any_case_on_to_cc_and_bcc() {
 }
 
 #[tokio::test]
+async fn an_address_written_with_a_display_name_matches_too() {
+    let api = Api::start().await;
+    api.post("/email", &with_code("bob@example.com", "121212"))
+        .await
+        .assert_sent();
+    let inbox = api.postmark.inbox();
+    assert!(inbox.latest_to("Bob <bob@example.com>").is_some());
+    let mail = inbox.wait_for("Bob <BOB@example.com>").await.unwrap();
+    assert_eq!(mail.code(), Some("121212"));
+}
+
+#[tokio::test]
 async fn latest_to_is_the_newest_for_that_address() {
     let api = Api::start().await;
     for code in ["111111", "222222"] {

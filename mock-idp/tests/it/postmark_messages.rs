@@ -261,6 +261,32 @@ async fn details_dump_and_the_legacy_path_show_one_message() {
 }
 
 #[tokio::test]
+async fn the_raw_source_encodes_non_ascii_headers_and_carries_attachments() {
+    let api = Api::start().await;
+    let mut message = plain("Zoë <zoe@example.com>");
+    message["Subject"] = json!("Ünïcode subject");
+    message["Attachments"] =
+        json!([{"Name": "hello.txt", "Content": "aGVsbG8=", "ContentType": "text/plain"}]);
+    let id = api.send(&message).await["MessageID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dump = api
+        .get_authed(&format!("/messages/outbound/{id}/dump"))
+        .await
+        .json();
+    let raw = dump["Body"].as_str().unwrap();
+    assert!(raw.is_ascii(), "headers are encoded words: {raw}");
+    assert!(raw.contains("Subject: =?UTF-8?B?"), "{raw}");
+    assert!(
+        raw.contains("To: =?UTF-8?B?Wm/Dqw==?= <zoe@example.com>"),
+        "{raw}"
+    );
+    assert!(raw.contains("Content-Type: multipart/mixed"), "{raw}");
+    assert!(raw.contains("Content-Disposition: attachment; filename=\"hello.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n"), "{raw}");
+}
+
+#[tokio::test]
 async fn the_postmark_crate_searches_and_dumps() {
     // Its details type reads `To` as a string where Postmark sends [{Email, Name}], so details
     // are read with our own request above; search and dump go through the crate.

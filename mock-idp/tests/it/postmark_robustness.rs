@@ -155,3 +155,93 @@ fn assert_json_answer(reply: &crate::support::Reply, path: &str) {
         assert!(body["Message"].is_string(), "{path}: {reply:?}");
     }
 }
+
+#[tokio::test]
+async fn a_batch_of_hostile_templates_shares_one_rendering_budget() {
+    let bomb = TemplateSource {
+        name: "Nested".into(),
+        alias: Some("nested".into()),
+        subject: Some("x".into()),
+        text_body: Some("{{#each a}}{{#each ../../a}}{{/each}}{{/each}}".into()),
+        ..TemplateSource::default()
+    };
+    let api = Api::start_with(FakePostmark::builder().template(bomb)).await;
+    let mut message = templated("a@example.com", "1");
+    message["TemplateAlias"] = json!("nested");
+    message["TemplateModel"] = json!({"a": vec![0; 400]});
+    let messages: Vec<_> = (0..50).map(|_| message.clone()).collect();
+    let results = api
+        .post("/email/batchWithTemplates", &json!({"Messages": messages}))
+        .await
+        .json();
+    let codes: Vec<u64> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ErrorCode"].as_u64().unwrap())
+        .collect();
+    assert_eq!(codes[0], 0, "160,000 steps fit the budget");
+    assert!(
+        codes.iter().skip(7).all(|c| *c == 300),
+        "the request's budget runs out: {codes:?}"
+    );
+    api.post("/email", &plain("a@example.com"))
+        .await
+        .assert_sent();
+}
+
+#[tokio::test]
+async fn validating_a_hostile_template_is_bounded_too() {
+    let api = Api::start().await;
+    let body = json!({
+        "HtmlBody": "{{#each a}}{{#each ../../a}}{{/each}}{{/each}}",
+        "TestRenderModel": {"a": vec![0; 3000]},
+    });
+    let result = api
+        .call(reqwest::Method::POST, "/templates/validate", Some(&body))
+        .await
+        .json();
+    assert_eq!(result["HtmlBody"]["ContentIsValid"], false);
+    let message = result["HtmlBody"]["ValidationErrors"][0]["Message"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("steps"), "{message}");
+}
+
+#[tokio::test]
+async fn an_absurd_content_length_is_refused_before_reading() {
+    let api = Api::start().await;
+    let request = format!(
+        "POST /email HTTP/1.1\r\nHost: x\r\nX-Postmark-Server-Token: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 99999999999\r\n\r\n{{}}",
+        api.postmark.server_token()
+    );
+    let mut stream = tokio::net::TcpStream::connect(api.postmark.address())
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = vec![0; 4096];
+    let read = stream.read(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response[..read]);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains(r#""ErrorCode":300"#), "{response}");
+}
+
+#[tokio::test]
+async fn every_route_that_reads_a_body_answers_413_alike() {
+    let api = Api::start().await;
+    let huge = json!({"Name": "x".repeat(17 * 1024 * 1024)});
+    for path in ["/templates", "/templates/validate"] {
+        let message = api
+            .call(reqwest::Method::POST, path, Some(&huge))
+            .await
+            .assert_error(413, 300);
+        assert!(message.contains("too large"), "{path}: {message}");
+    }
+    api.post(
+        "/_inbox/faults",
+        &json!({"Message": "x".repeat(2 * 1024 * 1024)}),
+    )
+    .await
+    .assert_error(413, 300);
+}
