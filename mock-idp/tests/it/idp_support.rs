@@ -239,3 +239,128 @@ pub fn jwt_part(token: &str, index: usize) -> Value {
         .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON")
 }
+
+/// A browser-like client: a cookie jar for the IdP's host, no automatic redirects.
+pub struct Browser<'a> {
+    pub idp: &'a Idp,
+    jar: std::cell::RefCell<Vec<(String, String)>>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(idp: &'a Idp) -> Self {
+        Self {
+            idp,
+            jar: std::cell::RefCell::default(),
+        }
+    }
+
+    /// An absolute URL for a `Location` (relative ones are on the IdP).
+    pub fn absolute(&self, location: &str) -> String {
+        if location.starts_with("http") {
+            location.to_owned()
+        } else {
+            format!("{}{location}", self.idp.idp.base_url())
+        }
+    }
+
+    fn remember(&self, answer: &Answer) {
+        let mut jar = self.jar.borrow_mut();
+        for cookie in &answer.cookies {
+            let (pair, attributes) = cookie.split_once(';').unwrap_or((cookie, ""));
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            jar.retain(|(n, _)| n != name);
+            if !value.is_empty() && !attributes.contains("Max-Age=0") {
+                jar.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        let jar = self.jar.borrow();
+        (!jar.is_empty()).then(|| {
+            jar.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.jar
+            .borrow()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub async fn get(&self, url: &str) -> Answer {
+        let mut request = self.idp.http.get(self.absolute(url));
+        if let Some(cookies) = self.cookie_header() {
+            request = request.header("Cookie", cookies);
+        }
+        let answer = answer(request.send().await.unwrap()).await;
+        self.remember(&answer);
+        answer
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Answer {
+        let mut request = self
+            .idp
+            .http
+            .post(self.absolute(url))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(encode(form));
+        if let Some(cookies) = self.cookie_header() {
+            request = request.header("Cookie", cookies);
+        }
+        let answer = answer(request.send().await.unwrap()).await;
+        self.remember(&answer);
+        answer
+    }
+
+    /// JSON to the Experience API (with the cookies).
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self.idp.http.request(method, self.absolute(path));
+        if let Some(cookies) = self.cookie_header() {
+            request = request.header("Cookie", cookies);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = answer(request.send().await.unwrap()).await;
+        self.remember(&answer);
+        answer
+    }
+
+    /// Follows 303s (on the IdP) until an answer that is not a redirect to the IdP; returns
+    /// the last answer (a page, or the redirect to the app).
+    pub async fn follow(&self, mut answer: Answer) -> Answer {
+        while answer.status == 303 {
+            let location = answer.location.clone().unwrap();
+            if location.starts_with("http") && !location.starts_with(self.idp.idp.base_url()) {
+                break;
+            }
+            answer = self.get(&location).await;
+        }
+        answer
+    }
+
+    /// Starts a sign-in at `/oidc/auth` with the sample app's parameters and lands on the first
+    /// screen.
+    pub async fn start(&self, overrides: &[(&str, &str)]) -> Answer {
+        let started = self.get(&self.idp.auth_url(overrides)).await;
+        assert_eq!(started.status, 303, "{started:?}");
+        self.follow(started).await
+    }
+}
+
+impl Answer {
+    /// The text of the first `[role=alert]` element, if any.
+    pub fn alert(&self) -> Option<String> {
+        let start = self.body.find(r#"role="alert">"#)? + r#"role="alert">"#.len();
+        let end = self.body[start..].find('<')? + start;
+        Some(self.body[start..end].to_owned())
+    }
+}

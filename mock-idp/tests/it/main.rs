@@ -3,6 +3,7 @@
 
 mod idp_authorize;
 mod idp_discovery;
+mod idp_experience_api;
 mod idp_openidconnect;
 mod idp_support;
 mod idp_token;
