@@ -16,10 +16,11 @@ use openidconnect::{
 
 use crate::idp_support::{Idp, REDIRECT};
 
-type Pending = Pin<Box<dyn Future<Output = Result<HttpResponse, reqwest::Error>> + Send>>;
+pub(crate) type Pending =
+    Pin<Box<dyn Future<Output = Result<HttpResponse, reqwest::Error>> + Send>>;
 
 /// openidconnect's HTTP client as a closure over our reqwest (no redirects followed).
-fn http(client: reqwest::Client) -> impl Fn(HttpRequest) -> Pending {
+pub(crate) fn http(client: reqwest::Client) -> impl Fn(HttpRequest) -> Pending {
     move |request: HttpRequest| {
         let client = client.clone();
         Box::pin(async move {

@@ -287,14 +287,6 @@ impl<'a> Browser<'a> {
         })
     }
 
-    pub fn cookie(&self, name: &str) -> Option<String> {
-        self.jar
-            .borrow()
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    }
-
     pub async fn get(&self, url: &str) -> Answer {
         let mut request = self.idp.http.get(self.absolute(url));
         if let Some(cookies) = self.cookie_header() {

@@ -2,9 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod idp_authorize;
+mod idp_connector;
 mod idp_discovery;
 mod idp_experience_api;
 mod idp_openidconnect;
+mod idp_pages;
 mod idp_support;
 mod idp_token;
 mod idp_userinfo;
