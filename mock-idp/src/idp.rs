@@ -167,9 +167,10 @@ impl MockIdp {
     }
 
     /// **Test-only shortcut**: signs the user with this email in to the newest pending
-    /// interaction, as if they had completed the sign-in experience, and returns the URL that
-    /// resumes it (`{issuer}/auth/{uid}`; GET it with the `_interaction` cookie of that
-    /// browser or client). Real flows sign in through the sign-in experience instead.
+    /// interaction without the sign-in experience (no code, no mail), and returns the URL
+    /// that resumes it (`{issuer}/auth/{uid}`; GET it with the `_interaction` cookie of that
+    /// browser or client). For tests of the OIDC layer alone; real flows sign in through the
+    /// pages or the Experience API.
     pub fn test_only_login(&self, email: &str) -> Result<String, TestLoginError> {
         let now = self.state.clock.now();
         let account = self

@@ -2,10 +2,10 @@
 //! with email verification codes, Logto's Postmark connector) and a fake Postmark API that keeps
 //! every message it is sent.
 //!
-//! What exists today: the fake Postmark, and the mock Logto's OIDC provider (discovery, JWKS,
-//! the authorization endpoint with Logto's checks, the authorization-code grant, userinfo).
-//! The sign-in experience that logs a user in comes next; until then tests finish a pending
-//! sign-in with [`MockIdp::test_only_login`].
+//! What exists today: the fake Postmark, and the mock Logto: its OIDC provider (discovery,
+//! JWKS, the authorization endpoint with Logto's checks, the authorization-code grant,
+//! userinfo) and its sign-in experience with email codes (HTML pages and the Experience API),
+//! which mails codes through Logto's Postmark connector to the fake Postmark.
 //!
 //! # The mock Logto
 //!
@@ -23,7 +23,11 @@
 //! let issuer = idp.issuer();          // http://127.0.0.1:PORT/oidc, as Logto's issuer
 //! let app = idp.app();                // the registered sample app: id, secret, redirect URIs
 //! # let _ = (issuer, app);
-//! // ... the app redirects to idp.authorization_endpoint(); the user signs in ...
+//! // ... the app redirects to idp.authorization_endpoint(); the user types their email at
+//! // /sign-in, reads the code Logto mailed ...
+//! let code = idp.inbox().expect("its own fake Postmark").wait_for("carol@example.com").await?;
+//! # let _ = code;
+//! // ... and types it at /sign-in/verification-code; the browser goes back to the app.
 //!
 //! // Assert: what happened, in order, secrets left out.
 //! for event in idp.events() {

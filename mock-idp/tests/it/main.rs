@@ -20,4 +20,5 @@ mod postmark_robustness;
 mod postmark_send;
 mod postmark_templates;
 mod postmark_test_api;
+mod readme;
 mod support;
