@@ -72,10 +72,11 @@ struct Signer {
     key: EncodingKey,
 }
 
-/// The tenant's keys: the current signer and the published set.
+/// The tenant's keys: the current signer, the published set, and a verifier per key.
 pub(crate) struct Keys {
     current: Signer,
     jwks: String,
+    verifiers: Vec<(String, SigningAlg, jsonwebtoken::DecodingKey)>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -140,6 +141,10 @@ impl Keys {
         }
         let jwks = serde_json::to_string(&serde_json::json!({ "keys": published }))
             .map_err(|e| KeyError(e.to_string()))?;
+        let verifiers = published
+            .iter()
+            .map(|jwk| verifier(jwk).map(|key| (jwk.kid.clone(), alg_of(jwk), key)))
+            .collect::<Result<Vec<_>, _>>()?;
         let (key, derived) = loaded.swap_remove(index);
         Ok(Self {
             current: Signer {
@@ -148,7 +153,32 @@ impl Keys {
                 key,
             },
             jwks,
+            verifiers,
         })
+    }
+
+    /// Checks a JWT this IdP signed (an `id_token_hint`): known `kid`, its algorithm, a valid
+    /// signature and `iss`; expiry is not checked (an expired ID token is a fine hint).
+    pub(crate) fn verify_ignoring_expiry(
+        &self,
+        token: &str,
+        issuer: &str,
+    ) -> Result<serde_json::Value, KeyError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| KeyError(e.to_string()))?;
+        let kid = header.kid.ok_or_else(|| KeyError("no kid".into()))?;
+        let (_, alg, key) = self
+            .verifiers
+            .iter()
+            .find(|(k, _, _)| *k == kid)
+            .ok_or_else(|| KeyError("unknown kid".into()))?;
+        let mut validation = jsonwebtoken::Validation::new(alg.jwt());
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        validation.set_issuer(&[issuer]);
+        jsonwebtoken::decode::<serde_json::Value>(token, key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| KeyError(e.to_string()))
     }
 
     /// The algorithm the current key signs with.
@@ -180,6 +210,23 @@ impl Keys {
         jsonwebtoken::encode(&header, claims, &self.current.key)
             .map_err(|e| KeyError(e.to_string()))
     }
+}
+
+fn alg_of(jwk: &PublicJwk) -> SigningAlg {
+    match jwk.alg {
+        "ES384" => SigningAlg::Es384,
+        "ES256" => SigningAlg::Es256,
+        _ => SigningAlg::Rs256,
+    }
+}
+
+fn verifier(jwk: &PublicJwk) -> Result<jsonwebtoken::DecodingKey, KeyError> {
+    let built = match (&jwk.x, &jwk.y, &jwk.n, &jwk.e) {
+        (Some(x), Some(y), _, _) => jsonwebtoken::DecodingKey::from_ec_components(x, y),
+        (_, _, Some(n), Some(e)) => jsonwebtoken::DecodingKey::from_rsa_components(n, e),
+        _ => return Err(KeyError("a key without public components".into())),
+    };
+    built.map_err(|e| KeyError(e.to_string()))
 }
 
 fn load_one(pem: &str) -> Result<(EncodingKey, Derived), String> {
@@ -336,6 +383,33 @@ mod tests {
                 .unwrap()
                 .starts_with(r#"{"typ":"at+jwt","alg":"ES384""#)
         );
+    }
+
+    #[test]
+    fn tokens_this_idp_signed_verify_and_others_do_not() {
+        for alg in [SigningAlg::Es384, SigningAlg::Rs256] {
+            let keys = fixture_keys(Some(alg));
+            let token = keys
+                .sign(
+                    &serde_json::json!({"iss": "http://idp/oidc", "exp": 1}),
+                    None,
+                )
+                .unwrap();
+            let claims = keys
+                .verify_ignoring_expiry(&token, "http://idp/oidc")
+                .unwrap();
+            assert_eq!(claims["exp"], 1, "expired, still a valid hint");
+            assert!(
+                keys.verify_ignoring_expiry(&token, "http://other/oidc")
+                    .is_err()
+            );
+            let mut tampered = token.clone();
+            tampered.insert(tampered.len() / 2, 'x');
+            assert!(
+                keys.verify_ignoring_expiry(&tampered, "http://idp/oidc")
+                    .is_err()
+            );
+        }
     }
 
     #[test]

@@ -19,13 +19,16 @@ struct Discovery {
     claims_parameter_supported: bool,
     claims_supported: &'static [&'static str],
     code_challenge_methods_supported: [&'static str; 1],
+    end_session_endpoint: String,
     grant_types_supported: &'static [&'static str],
     id_token_signing_alg_values_supported: [&'static str; 1],
+    introspection_endpoint: String,
     issuer: String,
     jwks_uri: String,
     request_uri_parameter_supported: bool,
     response_modes_supported: [&'static str; 1],
     response_types_supported: [&'static str; 1],
+    revocation_endpoint: String,
     scopes_supported: &'static [&'static str],
     subject_types_supported: [&'static str; 1],
     token_endpoint: String,
@@ -34,7 +37,7 @@ struct Discovery {
 }
 
 /// The grant types the token endpoint serves.
-pub(crate) const GRANT_TYPES: &[&str] = &["authorization_code"];
+pub(crate) const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
 
 pub(crate) async fn openid_configuration(State(state): State<IdpState>) -> Response {
     let issuer = state.issuer();
@@ -45,12 +48,15 @@ pub(crate) async fn openid_configuration(State(state): State<IdpState>) -> Respo
         claims_parameter_supported: false,
         claims_supported: claims::CLAIMS,
         code_challenge_methods_supported: ["S256"],
+        end_session_endpoint: format!("{issuer}/session/end"),
         grant_types_supported: GRANT_TYPES,
         id_token_signing_alg_values_supported: [state.keys.alg().as_str()],
+        introspection_endpoint: format!("{issuer}/token/introspection"),
         jwks_uri: format!("{issuer}/jwks"),
         request_uri_parameter_supported: false,
         response_modes_supported: ["query"],
         response_types_supported: ["code"],
+        revocation_endpoint: format!("{issuer}/token/revocation"),
         scopes_supported: claims::SCOPES,
         subject_types_supported: ["public"],
         token_endpoint: format!("{issuer}/token"),

@@ -2,16 +2,20 @@
 //!
 //! One module per endpoint, as node-oidc-provider is organised: [`discovery`], [`jwks`],
 //! [`auth`] (the authorization endpoint, its checks in `auth/checks.rs`, and its resume),
-//! [`token`] (one file per `grant_type`), [`userinfo`] (`/oidc/me`). [`error`] is Logto's error
+//! [`token`] (one file per `grant_type`), [`userinfo`] (`/oidc/me`), [`revocation`],
+//! [`introspection`], [`end_session`] (sign-out). [`error`] is Logto's error
 //! shape; [`store`] what the provider remembers; [`claims`] which claims each scope releases.
 
 pub(crate) mod auth;
 pub(crate) mod claims;
 pub(crate) mod client_auth;
 pub(crate) mod discovery;
+pub(crate) mod end_session;
 pub mod error;
+pub(crate) mod introspection;
 pub(crate) mod jwks;
 pub(crate) mod params;
+pub(crate) mod revocation;
 pub(crate) mod store;
 pub(crate) mod token;
 pub(crate) mod userinfo;
@@ -21,7 +25,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use axum::Router;
 use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::clock::Clock;
 use crate::connector::postmark::PostmarkConnector;
@@ -123,11 +127,22 @@ pub(crate) fn router() -> Router<IdpState> {
             get(auth::authorize_get).post(auth::authorize_post),
         )
         .route("/oidc/auth/{uid}", get(auth::resume))
-        .route("/oidc/token", axum::routing::post(token::token))
+        .route("/oidc/token", post(token::token))
         .route(
             "/oidc/me",
             get(userinfo::userinfo_get).post(userinfo::userinfo_post),
         )
+        .route("/oidc/token/revocation", post(revocation::revocation))
+        .route(
+            "/oidc/token/introspection",
+            post(introspection::introspection),
+        )
+        .route(
+            "/oidc/session/end",
+            get(end_session::end_session_get).post(end_session::end_session_post),
+        )
+        .route("/oidc/session/end/confirm", post(end_session::confirm))
+        .route("/oidc/session/end/success", get(end_session::success))
 }
 
 /// node-oidc-provider's answer for an unknown route or method (404, `invalid_request`).

@@ -81,6 +81,10 @@ pub(crate) struct Session {
 /// What a user allowed a client. Revoking it kills every token issued under it.
 #[derive(Clone, Debug)]
 pub(crate) struct Grant {
+    /// The IdP session it was granted in (sign-out revokes the session's grants).
+    pub session_id: Option<String>,
+    /// Granted with `offline_access`: it outlives sign-out.
+    pub offline: bool,
     pub revoked: bool,
 }
 
@@ -100,13 +104,30 @@ pub(crate) struct Code {
     pub consumed: bool,
 }
 
-/// An opaque access token or a refresh token.
+/// An opaque access token (for `/oidc/me`).
 #[derive(Clone, Debug)]
 pub(crate) struct Token {
     pub grant_id: String,
+    pub client_id: String,
     pub account_id: String,
     pub scopes: Vec<String>,
+    pub issued_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+}
+
+/// A refresh token: what it may mint, and what became of it.
+#[derive(Clone, Debug)]
+pub(crate) struct RefreshToken {
+    pub grant_id: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub scopes: Vec<String>,
+    pub resources: Vec<String>,
+    pub resource_scopes: Vec<String>,
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    /// When it was used and replaced by a rotation, and by which token.
+    pub rotated: Option<(OffsetDateTime, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -116,7 +137,18 @@ struct Inner {
     grants: HashMap<String, Grant>,
     codes: HashMap<String, Code>,
     access_tokens: HashMap<String, Token>,
-    refresh_tokens: HashMap<String, Token>,
+    refresh_tokens: HashMap<String, RefreshToken>,
+    /// Pending sign-outs: the confirm form's `xsrf` → what to end.
+    logouts: HashMap<String, Logout>,
+}
+
+/// A sign-out between `/oidc/session/end` and its confirmation.
+#[derive(Clone, Debug)]
+pub(crate) struct Logout {
+    pub session_id: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub expires_at: OffsetDateTime,
 }
 
 /// The provider's memory.
@@ -244,7 +276,69 @@ impl OidcStore {
         live.then(|| record.clone())
     }
 
-    pub(crate) fn put_refresh_token(&self, token: String, record: Token) {
+    /// Revokes the grants given in session `id`, but those with `offline_access`; ends the
+    /// session. Returns how many grants were revoked.
+    pub(crate) fn end_session(&self, id: &str) -> usize {
+        let mut inner = self.lock();
+        inner.sessions.remove(id);
+        let doomed: Vec<String> = inner
+            .grants
+            .iter()
+            .filter(|(_, g)| g.session_id.as_deref() == Some(id) && !g.offline && !g.revoked)
+            .map(|(grant_id, _)| grant_id.clone())
+            .collect();
+        drop(inner);
+        for grant in &doomed {
+            self.revoke_grant(grant);
+        }
+        doomed.len()
+    }
+
+    pub(crate) fn put_refresh_token(&self, token: String, record: RefreshToken) {
         self.lock().refresh_tokens.insert(token, record);
+    }
+
+    /// The refresh token as it is (expired, rotated or not), if its grant is live.
+    pub(crate) fn refresh_token(&self, token: &str) -> Option<RefreshToken> {
+        let inner = self.lock();
+        let record = inner.refresh_tokens.get(token)?;
+        inner
+            .grants
+            .get(&record.grant_id)
+            .is_some_and(|g| !g.revoked)
+            .then(|| record.clone())
+    }
+
+    /// Records that `token` was used at `at` and replaced by `successor`.
+    pub(crate) fn rotate_refresh_token(&self, token: &str, at: OffsetDateTime, successor: &str) {
+        if let Some(record) = self.lock().refresh_tokens.get_mut(token) {
+            record.rotated = Some((at, successor.to_owned()));
+        }
+    }
+
+    /// The grant a token (access or refresh) belongs to, and the client it was issued to.
+    pub(crate) fn token_owner(&self, token: &str) -> Option<(String, String)> {
+        let inner = self.lock();
+        inner
+            .access_tokens
+            .get(token)
+            .map(|t| (t.grant_id.clone(), t.client_id.clone()))
+            .or_else(|| {
+                inner
+                    .refresh_tokens
+                    .get(token)
+                    .map(|t| (t.grant_id.clone(), t.client_id.clone()))
+            })
+    }
+
+    pub(crate) fn put_logout(&self, xsrf: String, logout: Logout) {
+        self.lock().logouts.insert(xsrf, logout);
+    }
+
+    pub(crate) fn take_logout(&self, xsrf: &str, now: OffsetDateTime) -> Option<Logout> {
+        self.lock()
+            .logouts
+            .remove(xsrf)
+            .filter(|l| l.expires_at > now)
     }
 }

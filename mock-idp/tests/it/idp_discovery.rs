@@ -49,17 +49,12 @@ async fn discovery_lists_logtos_fields_for_this_instance() {
         doc["subject_types_supported"],
         serde_json::json!(["public"])
     );
-    for absent in [
-        "end_session_endpoint",
-        "device_authorization_endpoint",
-        "pushed_authorization_request_endpoint",
-        "revocation_endpoint",
-        "introspection_endpoint",
-    ] {
-        assert!(
-            doc.get(absent).is_none(),
-            "{absent} is not implemented yet, so not advertised"
-        );
+    assert_eq!(doc["end_session_endpoint"], format!("{issuer}/session/end"));
+    assert_eq!(doc["revocation_endpoint"], format!("{issuer}/token/revocation"));
+    assert_eq!(doc["introspection_endpoint"], format!("{issuer}/token/introspection"));
+    assert_eq!(doc["grant_types_supported"], serde_json::json!(["authorization_code", "refresh_token"]));
+    for absent in ["device_authorization_endpoint", "pushed_authorization_request_endpoint"] {
+        assert!(doc.get(absent).is_none(), "{absent} is not implemented, so not advertised");
     }
     let same = answer(
         idp.http

@@ -75,7 +75,7 @@ fn authorize(state: &IdpState, headers: &HeaderMap, params: &Params) -> Response
     let session = current_session(state, headers, now);
     if request.prompt.none {
         return match session {
-            Some((_, session)) => finish(state, &request, &session.account_id, Vec::new()),
+            Some((id, session)) => finish(state, &request, &session.account_id, &id, Vec::new()),
             None => redirect_error(
                 state,
                 &request.redirect_uri,
@@ -84,8 +84,8 @@ fn authorize(state: &IdpState, headers: &HeaderMap, params: &Params) -> Response
             ),
         };
     }
-    if let Some((_, session)) = session.filter(|_| !request.prompt.login) {
-        return finish(state, &request, &session.account_id, Vec::new());
+    if let Some((id, session)) = session.filter(|_| !request.prompt.login) {
+        return finish(state, &request, &session.account_id, &id, Vec::new());
     }
     start_interaction(state, request, now)
 }
@@ -185,7 +185,13 @@ pub(crate) async fn resume(
         set_cookie(&state, SESSION_COOKIE, &session_id, ttl::SESSION),
         set_cookie(&state, INTERACTION_COOKIE, "", 0),
     ];
-    finish(&state, &interaction.request, &account_id, cookies)
+    finish(
+        &state,
+        &interaction.request,
+        &account_id,
+        &session_id,
+        cookies,
+    )
 }
 
 /// Grants what was asked (first-party apps are auto-consented), issues the code, and sends
@@ -194,13 +200,19 @@ fn finish(
     state: &IdpState,
     request: &AuthRequest,
     account_id: &str,
+    session_id: &str,
     cookies: Vec<String>,
 ) -> Response {
     let now = state.clock.now();
     let grant_id = state.nanoid(21);
-    state
-        .store
-        .put_grant(grant_id.clone(), Grant { revoked: false });
+    state.store.put_grant(
+        grant_id.clone(),
+        Grant {
+            session_id: Some(session_id.to_owned()),
+            offline: request.scopes.iter().any(|s| s == "offline_access"),
+            revoked: false,
+        },
+    );
     let code = state.nanoid(43);
     state.store.put_code(
         code.clone(),

@@ -11,9 +11,11 @@ use time::Duration;
 use super::super::auth::checks::{check_pkce_format, pkce_matches};
 use super::super::error::OidcError;
 use super::super::params::Params;
-use super::super::store::Token;
+use super::super::store::{RefreshToken, Token};
 use super::super::{IdpState, ttl};
-use super::{TokenResponse, id_token, resource_access_token, server_error};
+use super::{
+    TokenResponse, id_token, issue_refresh_token, refresh_ttl, resource_access_token, server_error,
+};
 use crate::tenant::Application;
 
 pub(crate) fn exchange(
@@ -96,8 +98,10 @@ pub(crate) fn exchange(
                 token.clone(),
                 Token {
                     grant_id: record.grant_id.clone(),
+                    client_id: client.id.clone(),
                     account_id: user.id.clone(),
                     scopes: record.scopes.clone(),
+                    issued_at: now,
                     expires_at: now + Duration::seconds(ttl::ACCESS_TOKEN),
                 },
             );
@@ -122,21 +126,20 @@ pub(crate) fn exchange(
         .always_issue_refresh_token
         .unwrap_or(false);
     let refresh_token = (has("offline_access") || always).then(|| {
-        let token = state.nanoid(43);
-        let days = client.custom_client_metadata.refresh_token_ttl_in_days;
-        let lifetime = days.map_or(ttl::REFRESH_TOKEN, |d| {
-            i64::try_from(d * 24 * 3600).unwrap_or(ttl::REFRESH_TOKEN)
-        });
-        state.store.put_refresh_token(
-            token.clone(),
-            Token {
+        issue_refresh_token(
+            state,
+            RefreshToken {
                 grant_id: record.grant_id.clone(),
+                client_id: client.id.clone(),
                 account_id: user.id.clone(),
                 scopes: record.scopes.clone(),
-                expires_at: now + Duration::seconds(lifetime),
+                resources: record.resources.clone(),
+                resource_scopes: record.resource_scopes.clone(),
+                issued_at: now,
+                expires_at: now + Duration::seconds(refresh_ttl(client)),
+                rotated: None,
             },
-        );
-        token
+        )
     });
     state.events.push(
         "grant.success",

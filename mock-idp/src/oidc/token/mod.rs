@@ -5,6 +5,7 @@
 //! NUL bytes and repeated parameters (but `resource`) are rejected.
 
 pub(crate) mod authorization_code;
+pub(crate) mod refresh_token;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,7 +18,8 @@ use time::OffsetDateTime;
 use super::claims::{self, Audience};
 use super::error::OidcError;
 use super::params::Params;
-use super::{IdpState, client_auth};
+use super::store::RefreshToken;
+use super::{IdpState, client_auth, ttl};
 use crate::tenant::{Application, User};
 
 /// Logto's token response, keys in node-oidc-provider's order.
@@ -66,11 +68,12 @@ fn handle(state: &IdpState, headers: &HeaderMap, body: &[u8]) -> Result<TokenRes
     let grant_type = params.required("grant_type")?;
     match grant_type {
         "authorization_code" => authorization_code::exchange(state, &client, &params),
+        "refresh_token" => refresh_token::exchange(state, &client, &params),
         _ => Err(OidcError::unsupported_grant_type().detail(format!("grant_type {grant_type}"))),
     }
 }
 
-fn read_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OidcError> {
+pub(crate) fn read_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OidcError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -163,6 +166,22 @@ pub(crate) fn resource_access_token(
         .sign(&payload, Some("at+jwt"))
         .map_err(|e| server_error(format!("signing the access token failed: {e}")))?;
     Ok((token, ttl))
+}
+
+/// A client's refresh-token lifetime, seconds (Logto's default: 14 days).
+pub(crate) fn refresh_ttl(client: &Application) -> i64 {
+    client
+        .custom_client_metadata
+        .refresh_token_ttl_in_days
+        .and_then(|days| i64::try_from(days * 24 * 3600).ok())
+        .unwrap_or(ttl::REFRESH_TOKEN)
+}
+
+/// Stores a new refresh token and returns its value.
+pub(crate) fn issue_refresh_token(state: &IdpState, record: RefreshToken) -> String {
+    let token = state.nanoid(43);
+    state.store.put_refresh_token(token.clone(), record);
+    token
 }
 
 /// Something that should not happen: the detail goes to the log, the client sees
