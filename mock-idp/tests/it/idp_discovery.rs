@@ -50,11 +50,26 @@ async fn discovery_lists_logtos_fields_for_this_instance() {
         serde_json::json!(["public"])
     );
     assert_eq!(doc["end_session_endpoint"], format!("{issuer}/session/end"));
-    assert_eq!(doc["revocation_endpoint"], format!("{issuer}/token/revocation"));
-    assert_eq!(doc["introspection_endpoint"], format!("{issuer}/token/introspection"));
-    assert_eq!(doc["grant_types_supported"], serde_json::json!(["authorization_code", "refresh_token"]));
-    for absent in ["device_authorization_endpoint", "pushed_authorization_request_endpoint"] {
-        assert!(doc.get(absent).is_none(), "{absent} is not implemented, so not advertised");
+    assert_eq!(
+        doc["revocation_endpoint"],
+        format!("{issuer}/token/revocation")
+    );
+    assert_eq!(
+        doc["introspection_endpoint"],
+        format!("{issuer}/token/introspection")
+    );
+    assert_eq!(
+        doc["grant_types_supported"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
+    for absent in [
+        "device_authorization_endpoint",
+        "pushed_authorization_request_endpoint",
+    ] {
+        assert!(
+            doc.get(absent).is_none(),
+            "{absent} is not implemented, so not advertised"
+        );
     }
     let same = answer(
         idp.http

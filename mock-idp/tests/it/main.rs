@@ -7,6 +7,8 @@ mod idp_discovery;
 mod idp_experience_api;
 mod idp_openidconnect;
 mod idp_pages;
+mod idp_refresh;
+mod idp_sign_out;
 mod idp_support;
 mod idp_token;
 mod idp_userinfo;
