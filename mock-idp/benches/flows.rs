@@ -1,0 +1,14 @@
+//! `cargo bench -p mock-idp --bench flows`: the numbers of the README, in release.
+
+#[path = "harness.rs"]
+mod harness;
+
+#[tokio::main]
+async fn main() {
+    let flows: usize = std::env::var("FLOWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let rows = harness::measure(flows).await;
+    harness::print("release (cargo bench)", &rows);
+}
