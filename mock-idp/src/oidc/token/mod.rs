@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::claims::{self, Audience};
 use super::error::OidcError;
 use super::params::Params;
-use super::store::RefreshToken;
+use super::store::{RefreshToken, Token};
 use super::{IdpState, client_auth, ttl};
 use crate::tenant::{Application, User};
 
@@ -127,10 +127,62 @@ pub(crate) fn id_token(
         .map_err(|e| server_error(format!("signing the ID token failed: {e}")))
 }
 
+/// What an access token is minted from.
+pub(crate) struct Minting<'a> {
+    pub grant_id: &'a str,
+    pub account_id: &'a str,
+    /// Scopes of an opaque token.
+    pub scopes: &'a [String],
+    /// The resources requested at sign-in, and their requested scopes.
+    pub resources: &'a [String],
+    pub resource_scopes: &'a [String],
+}
+
+/// The access token of a grant: for `resource`, a JWT (the resource must have been requested
+/// at sign-in: `invalid_target`); without one, an opaque token for `/oidc/me`. Returns the
+/// token and its lifetime in seconds.
+pub(crate) fn access_token(
+    state: &IdpState,
+    client: &Application,
+    resource: Option<&str>,
+    minting: &Minting<'_>,
+    now: OffsetDateTime,
+) -> Result<(String, i64), OidcError> {
+    if let Some(indicator) = resource {
+        if !minting.resources.iter().any(|r| r == indicator) {
+            return Err(
+                OidcError::invalid_target("resource indicator is missing, or unknown")
+                    .detail(format!("{indicator} was not requested at sign-in")),
+            );
+        }
+        return resource_access_token(
+            state,
+            client,
+            minting.account_id,
+            indicator,
+            minting.resource_scopes,
+            now,
+        );
+    }
+    let token = state.nanoid(43);
+    state.store.put_access_token(
+        token.clone(),
+        Token {
+            grant_id: minting.grant_id.to_owned(),
+            client_id: client.id.clone(),
+            account_id: minting.account_id.to_owned(),
+            scopes: minting.scopes.to_vec(),
+            issued_at: now,
+            expires_at: now + time::Duration::seconds(ttl::ACCESS_TOKEN),
+        },
+    );
+    Ok((token, ttl::ACCESS_TOKEN))
+}
+
 /// A JWT access token for API resource `indicator` (`typ: at+jwt`, `aud` = the resource):
 /// `scope` is what was requested of the resource and the user's roles grant (omitted when
 /// empty, as Logto does). Returns the token and its lifetime.
-pub(crate) fn resource_access_token(
+fn resource_access_token(
     state: &IdpState,
     client: &Application,
     account_id: &str,

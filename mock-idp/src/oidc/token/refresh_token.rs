@@ -12,11 +12,11 @@
 use serde_json::json;
 use time::Duration;
 
+use super::super::IdpState;
 use super::super::error::OidcError;
 use super::super::params::Params;
-use super::super::store::{RefreshToken, Token};
-use super::super::{IdpState, ttl};
-use super::{TokenResponse, id_token, issue_refresh_token, resource_access_token};
+use super::super::store::RefreshToken;
+use super::{TokenResponse, id_token, issue_refresh_token};
 use crate::tenant::Application;
 
 /// How long after a rotation the old refresh token still works (Logto's leeway).
@@ -62,39 +62,19 @@ pub(crate) fn exchange(
         .cloned()
         .ok_or_else(|| OidcError::invalid_grant("account not found"))?;
 
-    let (access_token, expires_in) = match params.get("resource") {
-        Some(indicator) => {
-            if !record.resources.iter().any(|r| r == indicator) {
-                return Err(
-                    OidcError::invalid_target("resource indicator is missing, or unknown")
-                        .detail(format!("{indicator} was not requested at sign-in")),
-                );
-            }
-            resource_access_token(
-                state,
-                client,
-                &user.id,
-                indicator,
-                &record.resource_scopes,
-                now,
-            )?
-        }
-        None => {
-            let token = state.nanoid(43);
-            state.store.put_access_token(
-                token.clone(),
-                Token {
-                    grant_id: record.grant_id.clone(),
-                    client_id: client.id.clone(),
-                    account_id: user.id.clone(),
-                    scopes: scopes.clone(),
-                    issued_at: now,
-                    expires_at: now + Duration::seconds(ttl::ACCESS_TOKEN),
-                },
-            );
-            (token, ttl::ACCESS_TOKEN)
-        }
-    };
+    let (access_token, expires_in) = super::access_token(
+        state,
+        client,
+        params.get("resource"),
+        &super::Minting {
+            grant_id: &record.grant_id,
+            account_id: &user.id,
+            scopes: &scopes,
+            resources: &record.resources,
+            resource_scopes: &record.resource_scopes,
+        },
+        now,
+    )?;
     let refresh_token = match successor {
         Some(successor) => successor,
         None if rotates(client, &record, now) => {
