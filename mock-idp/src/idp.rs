@@ -470,12 +470,19 @@ impl MockIdpBuilder {
             .find(|a| a.app_type == ApplicationType::Traditional)
         {
             let metadata = &mut app.oidc_client_metadata;
-            metadata
-                .redirect_uris
-                .extend(self.redirect_uris.iter().cloned());
-            metadata
-                .post_logout_redirect_uris
-                .extend(self.post_logout_redirect_uris.iter().cloned());
+            for (registered, extra) in [
+                (&mut metadata.redirect_uris, &self.redirect_uris),
+                (
+                    &mut metadata.post_logout_redirect_uris,
+                    &self.post_logout_redirect_uris,
+                ),
+            ] {
+                for uri in extra {
+                    if !registered.contains(uri) {
+                        registered.push(uri.clone());
+                    }
+                }
+            }
         }
     }
 }
