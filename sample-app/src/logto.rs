@@ -1,0 +1,722 @@
+//! A Logto client in the shape of Logto's own SDKs (`LogtoConfig`, `LogtoClient`, a `Storage`
+//! with get / set / delete), built on the `openidconnect` crate: discovery, PKCE, the code
+//! exchange and ID-token verification (signature, issuer, audience, nonce, expiry) are the
+//! crate's, not ours. Nothing here knows about the mock: point `endpoint` at any Logto.
+//!
+//! It sends what Logto's SDKs send: scopes `openid offline_access profile` plus the configured
+//! ones, `prompt=consent` (so a refresh token is issued), PKCE S256, `resource` per configured
+//! API resource, `interaction_mode` / `first_screen` when asked, and authenticates with
+//! `client_secret_basic`. Tokens live in the `Storage` under the Python SDK's keys (`idToken`,
+//! `refreshToken`, `accessTokenMap`, `signInSession`).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
+    CoreClient, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse, CoreUserInfoClaims,
+};
+use openidconnect::url::Url;
+use openidconnect::{
+    AccessToken, AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl,
+    LogoutProviderMetadata, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, RefreshToken,
+    RevocationUrl, Scope, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where the user lands first in Logto's sign-in experience.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InteractionMode {
+    /// The sign-in page.
+    SignIn,
+    /// The registration page (`interaction_mode=signUp`).
+    SignUp,
+}
+
+/// Logto's `prompt`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Prompt {
+    /// Ask for consent (the SDKs' default; needed for a refresh token).
+    #[default]
+    Consent,
+    /// Always show the sign-in page, even with a Logto session.
+    Login,
+}
+
+/// What the SDKs call `LogtoConfig`.
+#[derive(Clone, Debug)]
+pub struct LogtoConfig {
+    /// The tenant's endpoint, e.g. `https://your-tenant.logto.app` (the issuer is `{endpoint}/oidc`).
+    pub endpoint: String,
+    /// The application's id.
+    pub app_id: String,
+    /// The application's secret (traditional web apps).
+    pub app_secret: Option<String>,
+    /// Scopes besides `openid offline_access profile` (e.g. `email`).
+    pub scopes: Vec<String>,
+    /// API resources to ask access tokens for.
+    pub resources: Vec<String>,
+    /// `consent` (default) or `login`.
+    pub prompt: Prompt,
+}
+
+impl LogtoConfig {
+    /// A config with the SDKs' defaults: no extra scopes, no API resources, `prompt=consent`.
+    pub fn new(
+        endpoint: impl Into<String>,
+        app_id: impl Into<String>,
+        app_secret: Option<String>,
+    ) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            app_id: app_id.into(),
+            app_secret,
+            scopes: Vec::new(),
+            resources: Vec::new(),
+            prompt: Prompt::Consent,
+        }
+    }
+}
+
+/// Where the client keeps its tokens, as the SDKs' `Storage` (get / set / delete).
+pub trait Storage: Send + Sync {
+    /// The value under `key`.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<String>, LogtoError>> + Send;
+    /// Stores `value` under `key`.
+    fn set(&self, key: &str, value: String) -> impl Future<Output = Result<(), LogtoError>> + Send;
+    /// Forgets `key`.
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), LogtoError>> + Send;
+}
+
+/// A storage in memory (one per client; fine for scripts and tests).
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStorage(Arc<Mutex<HashMap<String, String>>>);
+
+impl Storage for MemoryStorage {
+    async fn get(&self, key: &str) -> Result<Option<String>, LogtoError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned())
+    }
+    async fn set(&self, key: &str, value: String) -> Result<(), LogtoError> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.to_owned(), value);
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<(), LogtoError> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+        Ok(())
+    }
+}
+
+/// The web session as storage (the Flask guide's `SessionStorage`), over tower-sessions.
+#[derive(Clone, Debug)]
+pub struct SessionStorage(pub tower_sessions::Session);
+
+impl Storage for SessionStorage {
+    async fn get(&self, key: &str) -> Result<Option<String>, LogtoError> {
+        self.0
+            .get::<String>(key)
+            .await
+            .map_err(|e| LogtoError::Storage(e.to_string()))
+    }
+    async fn set(&self, key: &str, value: String) -> Result<(), LogtoError> {
+        self.0
+            .insert(key, value)
+            .await
+            .map_err(|e| LogtoError::Storage(e.to_string()))
+    }
+    async fn delete(&self, key: &str) -> Result<(), LogtoError> {
+        self.0
+            .remove::<String>(key)
+            .await
+            .map(|_| ())
+            .map_err(|e| LogtoError::Storage(e.to_string()))
+    }
+}
+
+/// What can go wrong, in words a page can show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogtoError {
+    /// The provider's metadata could not be read.
+    Discovery(String),
+    /// The configuration cannot work (a bad URL, a missing endpoint).
+    Config(String),
+    /// Logto sent the user back with an error (`error`, `error_description`).
+    Callback {
+        /// e.g. `access_denied`.
+        error: String,
+        /// Logto's description, when it gave one.
+        description: Option<String>,
+    },
+    /// No sign-in was started in this session (or it was already used).
+    SignInSessionNotFound,
+    /// The callback URL is not the redirect URI this sign-in sent.
+    CallbackUriMismatch,
+    /// The callback's `state` is not the one this session sent.
+    InvalidState,
+    /// The callback URL has no `code`.
+    CodeNotFound,
+    /// The token endpoint refused the exchange or the refresh.
+    Token(String),
+    /// The ID token did not verify.
+    IdToken(String),
+    /// There is no signed-in user.
+    NotAuthenticated,
+    /// The userinfo endpoint failed.
+    UserInfo(String),
+    /// The storage failed.
+    Storage(String),
+}
+
+impl std::fmt::Display for LogtoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Discovery(e) => write!(f, "Could not read Logto's OpenID configuration: {e}"),
+            Self::Config(e) => write!(f, "The Logto configuration does not work: {e}"),
+            Self::Callback { error, description } => match description {
+                Some(description) => write!(f, "Sign-in failed: {error} ({description})"),
+                None => write!(f, "Sign-in failed: {error}"),
+            },
+            Self::SignInSessionNotFound => {
+                f.write_str("Sign-in session not found. Please sign in again.")
+            }
+            Self::CallbackUriMismatch => {
+                f.write_str("The callback URI does not match the redirect URI of the sign-in.")
+            }
+            Self::InvalidState => f.write_str("Invalid state in the callback URI."),
+            Self::CodeNotFound => f.write_str("Code not found in the callback URI."),
+            Self::Token(e) => write!(f, "Logto's token endpoint refused: {e}"),
+            Self::IdToken(e) => write!(f, "The ID token is not valid: {e}"),
+            Self::NotAuthenticated => f.write_str("Not authenticated."),
+            Self::UserInfo(e) => write!(f, "Could not fetch the user info: {e}"),
+            Self::Storage(e) => write!(f, "The session storage failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LogtoError {}
+
+impl LogtoError {
+    /// A stable machine-readable name (`invalid_state`, `callback_error`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Discovery(_) => "discovery_failed",
+            Self::Config(_) => "invalid_config",
+            Self::Callback { .. } => "callback_error",
+            Self::SignInSessionNotFound => "sign_in_session_not_found",
+            Self::CallbackUriMismatch => "callback_uri_mismatch",
+            Self::InvalidState => "invalid_state",
+            Self::CodeNotFound => "code_not_found",
+            Self::Token(_) => "token_request_failed",
+            Self::IdToken(_) => "invalid_id_token",
+            Self::NotAuthenticated => "not_authenticated",
+            Self::UserInfo(_) => "userinfo_failed",
+            Self::Storage(_) => "storage_failed",
+        }
+    }
+}
+
+/// Storage keys, as Logto's Python SDK names them.
+mod keys {
+    pub const ID_TOKEN: &str = "idToken";
+    pub const REFRESH_TOKEN: &str = "refreshToken";
+    pub const ACCESS_TOKEN_MAP: &str = "accessTokenMap";
+    pub const SIGN_IN_SESSION: &str = "signInSession";
+}
+
+/// The sign-in in progress (`signInSession`).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignInSession {
+    redirect_uri: String,
+    code_verifier: String,
+    state: String,
+    nonce: String,
+}
+
+/// A cached access token (an entry of `accessTokenMap`; `""` is the userinfo token).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CachedAccessToken {
+    token: String,
+    expires_at: u64,
+}
+
+/// The source of "now" for token expiry and ID-token checks (system time by default; a test
+/// can hand the client the mock's clock).
+pub type TimeSource = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// The discovery fields beyond OpenID Connect Discovery that the client uses: Logto's
+/// `revocation_endpoint` (RFC 7009), next to the `end_session_endpoint` of RP-Initiated Logout.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct RevocationMetadata {
+    revocation_endpoint: Option<RevocationUrl>,
+}
+
+impl AdditionalProviderMetadata for RevocationMetadata {}
+
+type Metadata = ProviderMetadata<
+    LogoutProviderMetadata<RevocationMetadata>,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+type Pending = Pin<Box<dyn Future<Output = Result<HttpResponse, reqwest::Error>> + Send>>;
+
+/// What every `LogtoClient` of an app shares: the config, the HTTP client, the provider's
+/// metadata (discovered once), and the time source.
+#[derive(Clone)]
+pub struct LogtoCore {
+    config: LogtoConfig,
+    http: reqwest::Client,
+    metadata: tokio::sync::OnceCell<Metadata>,
+    now: TimeSource,
+}
+
+impl std::fmt::Debug for LogtoCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogtoCore")
+            .field("endpoint", &self.config.endpoint)
+            .field("app_id", &self.config.app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogtoCore {
+    /// The shared part of the clients, with system time.
+    pub fn new(config: LogtoConfig) -> Result<Self, LogtoError> {
+        let http = reqwest::Client::builder()
+            // No redirects: openidconnect's SSRF guidance for token and userinfo calls.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| LogtoError::Config(e.to_string()))?;
+        Ok(Self {
+            config,
+            http,
+            metadata: tokio::sync::OnceCell::new(),
+            now: Arc::new(SystemTime::now),
+        })
+    }
+
+    /// Uses `now` instead of the system time (a test hands in the mock's clock).
+    #[must_use]
+    pub fn with_time_source(mut self, now: TimeSource) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LogtoConfig {
+        &self.config
+    }
+
+    fn seconds_now(&self) -> u64 {
+        (self.now)()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs()
+    }
+
+    /// openidconnect's HTTP client: a closure over our reqwest.
+    fn http_client(&self) -> impl Fn(HttpRequest) -> Pending + use<> {
+        let client = self.http.clone();
+        move |request: HttpRequest| {
+            let client = client.clone();
+            Box::pin(async move {
+                let (parts, body) = request.into_parts();
+                let response = client
+                    .request(parts.method, parts.uri.to_string())
+                    .headers(parts.headers)
+                    .body(body)
+                    .send()
+                    .await?;
+                let mut builder =
+                    openidconnect::http::Response::builder().status(response.status());
+                for (name, value) in response.headers() {
+                    builder = builder.header(name, value);
+                }
+                let body = response.bytes().await?.to_vec();
+                let fallback = openidconnect::http::Response::new(Vec::new());
+                Ok(builder.body(body).unwrap_or(fallback))
+            }) as Pending
+        }
+    }
+
+    async fn metadata(&self) -> Result<&Metadata, LogtoError> {
+        self.metadata
+            .get_or_try_init(|| async {
+                let issuer = format!("{}/oidc", self.config.endpoint.trim_end_matches('/'));
+                let issuer =
+                    IssuerUrl::new(issuer).map_err(|e| LogtoError::Config(e.to_string()))?;
+                Metadata::discover_async(issuer, &self.http_client())
+                    .await
+                    .map_err(|e| LogtoError::Discovery(e.to_string()))
+            })
+            .await
+    }
+
+    async fn client(&self) -> Result<Client, LogtoError> {
+        let metadata = self.metadata().await?.clone();
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.config.app_id.clone()),
+            self.config.app_secret.clone().map(ClientSecret::new),
+        ))
+    }
+
+    /// Revokes a refresh token (RFC 7009) as `@logto/node` does: `client_id` and `token` in the
+    /// body, the app's credentials in HTTP Basic. A failure is logged, not returned: sign-out
+    /// goes on. (By hand because the oauth2 crate refuses a revocation endpoint without https,
+    /// and a local Logto is plain http.)
+    async fn revoke(&self, url: &RevocationUrl, token: &str) {
+        let config = &self.config;
+        let form = [("client_id", config.app_id.as_str()), ("token", token)];
+        let mut request = self.http.post(url.as_str()).form(&form);
+        if let Some(secret) = &config.app_secret {
+            request = request.basic_auth(&config.app_id, Some(secret));
+        }
+        match request.send().await {
+            Ok(response) if response.status().is_success() => {}
+            Ok(response) => {
+                tracing::warn!(status = %response.status(), "Logto refused to revoke the refresh token")
+            }
+            Err(error) => tracing::warn!(%error, "revoking the refresh token failed"),
+        }
+    }
+
+    /// "Now" for openidconnect's ID-token verifier.
+    fn chrono_now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::<chrono::Utc>::from((self.now)())
+    }
+}
+
+/// A Logto client for one user session: the SDKs' `LogtoClient`.
+#[derive(Debug)]
+pub struct LogtoClient<S> {
+    core: Arc<LogtoCore>,
+    storage: S,
+}
+
+impl<S: Storage> LogtoClient<S> {
+    /// A client over `storage` (a session, or [`MemoryStorage`]).
+    pub fn new(core: Arc<LogtoCore>, storage: S) -> Self {
+        Self { core, storage }
+    }
+
+    /// The URL to send the user to; remembers the sign-in (PKCE verifier, state, nonce).
+    pub async fn sign_in(
+        &self,
+        redirect_uri: &str,
+        mode: Option<InteractionMode>,
+    ) -> Result<String, LogtoError> {
+        let config = &self.core.config;
+        let redirect = RedirectUrl::new(redirect_uri.to_owned())
+            .map_err(|e| LogtoError::Config(e.to_string()))?;
+        let client = self.core.client().await?.set_redirect_uri(redirect);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                // 32 random bytes, as the SDKs' state.
+                || CsrfToken::new_random_len(32),
+                || Nonce::new_random_len(32),
+            )
+            .set_pkce_challenge(challenge);
+        let mut scopes: Vec<&str> = vec!["offline_access", "profile"];
+        scopes.extend(config.scopes.iter().map(String::as_str));
+        let mut seen = vec!["openid"];
+        for scope in scopes {
+            if !seen.contains(&scope) {
+                seen.push(scope);
+                request = request.add_scope(Scope::new(scope.to_owned()));
+            }
+        }
+        request = request.add_prompt(match config.prompt {
+            Prompt::Consent => CoreAuthPrompt::Consent,
+            Prompt::Login => CoreAuthPrompt::Login,
+        });
+        for resource in &config.resources {
+            request = request.add_extra_param("resource", resource.clone());
+        }
+        if let Some(mode) = mode {
+            let value = match mode {
+                InteractionMode::SignIn => "signIn",
+                InteractionMode::SignUp => "signUp",
+            };
+            request = request.add_extra_param("interaction_mode", value);
+        }
+        let (url, state, nonce) = request.url();
+        let session = SignInSession {
+            redirect_uri: redirect_uri.to_owned(),
+            code_verifier: verifier.secret().clone(),
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+        };
+        let session =
+            serde_json::to_string(&session).map_err(|e| LogtoError::Storage(e.to_string()))?;
+        self.storage.set(keys::SIGN_IN_SESSION, session).await?;
+        for key in [keys::ID_TOKEN, keys::REFRESH_TOKEN, keys::ACCESS_TOKEN_MAP] {
+            self.storage.delete(key).await?;
+        }
+        Ok(url.to_string())
+    }
+
+    /// Handles the redirect back from Logto: checks it, exchanges the code, verifies the ID
+    /// token (nonce included) and stores the tokens.
+    pub async fn handle_sign_in_callback(&self, callback_url: &str) -> Result<(), LogtoError> {
+        let session = self
+            .storage
+            .get(keys::SIGN_IN_SESSION)
+            .await?
+            .and_then(|s| serde_json::from_str::<SignInSession>(&s).ok())
+            .ok_or(LogtoError::SignInSessionNotFound)?;
+        let callback = Url::parse(callback_url).map_err(|_| LogtoError::CallbackUriMismatch)?;
+        let registered =
+            Url::parse(&session.redirect_uri).map_err(|e| LogtoError::Config(e.to_string()))?;
+        // As the SDKs: the callback must come back to the redirect URI this sign-in sent.
+        if callback.origin() != registered.origin() || callback.path() != registered.path() {
+            return Err(LogtoError::CallbackUriMismatch);
+        }
+        let query: HashMap<String, String> = callback.query_pairs().into_owned().collect();
+        if let Some(error) = query.get("error") {
+            self.storage.delete(keys::SIGN_IN_SESSION).await?;
+            return Err(LogtoError::Callback {
+                error: error.clone(),
+                description: query.get("error_description").cloned(),
+            });
+        }
+        if query.get("state") != Some(&session.state) {
+            return Err(LogtoError::InvalidState);
+        }
+        let code = query.get("code").ok_or(LogtoError::CodeNotFound)?;
+        self.storage.delete(keys::SIGN_IN_SESSION).await?;
+        let redirect = RedirectUrl::new(session.redirect_uri)
+            .map_err(|e| LogtoError::Config(e.to_string()))?;
+        let client = self.core.client().await?.set_redirect_uri(redirect);
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code.clone()))
+            .map_err(|e| LogtoError::Config(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(session.code_verifier))
+            .request_async(&self.core.http_client())
+            .await
+            .map_err(|e| LogtoError::Token(token_error(&e)))?;
+        let id_token = tokens
+            .id_token()
+            .ok_or_else(|| LogtoError::IdToken("no ID token".into()))?;
+        let verifier = client
+            .id_token_verifier()
+            .set_time_fn(|| self.core.chrono_now());
+        id_token
+            .claims(&verifier, &Nonce::new(session.nonce))
+            .map_err(|e| LogtoError::IdToken(e.to_string()))?;
+        self.store_tokens(&tokens, "").await
+    }
+
+    async fn store_tokens(
+        &self,
+        tokens: &CoreTokenResponse,
+        resource: &str,
+    ) -> Result<(), LogtoError> {
+        if let Some(id_token) = tokens.id_token() {
+            self.storage
+                .set(keys::ID_TOKEN, id_token.to_string())
+                .await?;
+        }
+        if let Some(refresh) = tokens.refresh_token() {
+            self.storage
+                .set(keys::REFRESH_TOKEN, refresh.secret().clone())
+                .await?;
+        }
+        let lifetime = tokens.expires_in().map_or(3600, |d| d.as_secs());
+        let mut map = self.access_tokens().await?;
+        map.insert(
+            resource.to_owned(),
+            CachedAccessToken {
+                token: tokens.access_token().secret().clone(),
+                // Logto's SDKs treat a token as expired a minute early.
+                expires_at: self.core.seconds_now() + lifetime.saturating_sub(60),
+            },
+        );
+        let map = serde_json::to_string(&map).map_err(|e| LogtoError::Storage(e.to_string()))?;
+        self.storage.set(keys::ACCESS_TOKEN_MAP, map).await
+    }
+
+    async fn access_tokens(&self) -> Result<HashMap<String, CachedAccessToken>, LogtoError> {
+        Ok(self
+            .storage
+            .get(keys::ACCESS_TOKEN_MAP)
+            .await?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    }
+
+    /// Whether a user is signed in (an ID token is stored), as the SDKs decide it.
+    pub async fn is_authenticated(&self) -> bool {
+        matches!(self.storage.get(keys::ID_TOKEN).await, Ok(Some(_)))
+    }
+
+    /// The claims of the stored ID token (verified when it was stored; read here without
+    /// expiry checks, as the SDKs do).
+    pub async fn get_id_token_claims(&self) -> Result<Value, LogtoError> {
+        let token = self
+            .storage
+            .get(keys::ID_TOKEN)
+            .await?
+            .ok_or(LogtoError::NotAuthenticated)?;
+        jwt_payload(&token)
+            .ok_or_else(|| LogtoError::IdToken("the stored ID token is malformed".into()))
+    }
+
+    /// The claims of the access token for `resource` (fetched or refreshed as
+    /// [`get_access_token`](Self::get_access_token) does). Read without verification, as the
+    /// SDKs' `getAccessTokenClaims`: the API that receives the token verifies it.
+    pub async fn get_access_token_claims(&self, resource: &str) -> Result<Value, LogtoError> {
+        let token = self.get_access_token(Some(resource)).await?;
+        jwt_payload(&token).ok_or_else(|| LogtoError::Token("the access token is not a JWT".into()))
+    }
+
+    /// An access token: for `resource`, or (`None`) for the userinfo endpoint. A cached one while
+    /// it lives; then a refresh with the refresh token.
+    pub async fn get_access_token(&self, resource: Option<&str>) -> Result<String, LogtoError> {
+        let key = resource.unwrap_or_default();
+        if let Some(cached) = self.access_tokens().await?.get(key)
+            && cached.expires_at > self.core.seconds_now()
+        {
+            return Ok(cached.token.clone());
+        }
+        let refresh = self
+            .storage
+            .get(keys::REFRESH_TOKEN)
+            .await?
+            .ok_or(LogtoError::NotAuthenticated)?;
+        let client = self.core.client().await?;
+        let refresh_token = RefreshToken::new(refresh);
+        let mut request = client
+            .exchange_refresh_token(&refresh_token)
+            .map_err(|e| LogtoError::Config(e.to_string()))?;
+        if let Some(resource) = resource {
+            request = request.add_extra_param("resource", resource);
+        }
+        let tokens = request
+            .request_async(&self.core.http_client())
+            .await
+            .map_err(|e| LogtoError::Token(token_error(&e)))?;
+        if let Some(id_token) = tokens.id_token() {
+            let verifier = client
+                .id_token_verifier()
+                .set_time_fn(|| self.core.chrono_now());
+            id_token
+                .claims(&verifier, |_: Option<&Nonce>| Ok::<(), String>(()))
+                .map_err(|e| LogtoError::IdToken(e.to_string()))?;
+        }
+        self.store_tokens(&tokens, key).await?;
+        Ok(tokens.access_token().secret().clone())
+    }
+
+    /// The user's claims from the userinfo endpoint.
+    pub async fn fetch_user_info(&self) -> Result<Value, LogtoError> {
+        let token = self.get_access_token(None).await?;
+        let client = self.core.client().await?;
+        let claims: CoreUserInfoClaims = client
+            .user_info(AccessToken::new(token), None)
+            .map_err(|e| LogtoError::Config(e.to_string()))?
+            .request_async(&self.core.http_client())
+            .await
+            .map_err(|e| LogtoError::UserInfo(e.to_string()))?;
+        serde_json::to_value(claims).map_err(|e| LogtoError::UserInfo(e.to_string()))
+    }
+
+    /// Forgets the user's tokens, revokes the refresh token (as `@logto/node` does; a failure
+    /// there does not stop the sign-out) and returns Logto's end-session URL with the app's
+    /// `client_id` and the post sign-out redirect URI, as the SDKs build it.
+    pub async fn sign_out(
+        &self,
+        post_logout_redirect_uri: Option<&str>,
+    ) -> Result<String, LogtoError> {
+        let refresh = self.storage.get(keys::REFRESH_TOKEN).await?;
+        for key in [
+            keys::ID_TOKEN,
+            keys::REFRESH_TOKEN,
+            keys::ACCESS_TOKEN_MAP,
+            keys::SIGN_IN_SESSION,
+        ] {
+            self.storage.delete(key).await?;
+        }
+        let metadata = self.core.metadata().await?;
+        let logout = metadata.additional_metadata();
+        if let (Some(refresh), Some(url)) =
+            (refresh, &logout.additional_metadata.revocation_endpoint)
+        {
+            self.core.revoke(url, &refresh).await;
+        }
+        let endpoint = logout.end_session_endpoint.clone().ok_or_else(|| {
+            LogtoError::Config("End session endpoint not found in the provider metadata".into())
+        })?;
+        let mut request = LogoutRequest::from(endpoint)
+            .set_client_id(ClientId::new(self.core.config.app_id.clone()));
+        if let Some(uri) = post_logout_redirect_uri {
+            let uri = PostLogoutRedirectUrl::new(uri.to_owned())
+                .map_err(|e| LogtoError::Config(e.to_string()))?;
+            request = request.set_post_logout_redirect_uri(uri);
+        }
+        Ok(request.http_get_url().to_string())
+    }
+}
+
+/// The payload of a compact JWS, read without verifying it.
+fn jwt_payload(token: &str) -> Option<Value> {
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let (_, payload, _, None) = (parts.next()?, parts.next()?, parts.next()?, parts.next()) else {
+        return None;
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The token endpoint's refusal, with Logto's `code` / `error` when the body has them.
+fn token_error<E: std::error::Error + 'static>(error: &E) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

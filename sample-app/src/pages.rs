@@ -1,0 +1,139 @@
+//! The app's pages (askama templates under `templates/`, HTML-escaped) and its error answers:
+//! a page with the message in `[role=alert]`, or JSON `{error, message}` for the `.json` routes.
+
+use askama::Template;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+
+use crate::logto::LogtoError;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub(crate) struct Home {
+    pub authenticated: bool,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub has_api_resource: bool,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+pub(crate) struct Profile {
+    pub id_token_claims: String,
+    pub userinfo: String,
+}
+
+#[derive(Template)]
+#[template(path = "api_token.html")]
+pub(crate) struct ApiToken {
+    pub resource: String,
+    pub scope: String,
+    pub claims: String,
+    pub token: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    offer_sign_in: bool,
+}
+
+/// A rendered page (never cached: it shows who is signed in).
+pub(crate) fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(body) => {
+            let mut response = (status, Html(body)).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "a page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered.",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// How a failure is answered: its status, a short title and whether signing in again helps.
+fn classify(error: &LogtoError) -> (StatusCode, &'static str, bool) {
+    match error {
+        LogtoError::Callback { .. } => (StatusCode::BAD_REQUEST, "Sign-in failed", true),
+        LogtoError::SignInSessionNotFound
+        | LogtoError::CallbackUriMismatch
+        | LogtoError::InvalidState
+        | LogtoError::CodeNotFound => (StatusCode::BAD_REQUEST, "Invalid sign-in callback", true),
+        LogtoError::IdToken(_) => (StatusCode::BAD_REQUEST, "Invalid ID token", true),
+        LogtoError::NotAuthenticated => (StatusCode::UNAUTHORIZED, "Not signed in", true),
+        // A refused code exchange or refresh: the grant is gone, a new sign-in fixes it.
+        LogtoError::Token(_) => (
+            StatusCode::UNAUTHORIZED,
+            "Logto refused the token request",
+            true,
+        ),
+        LogtoError::Discovery(_) | LogtoError::UserInfo(_) => (
+            StatusCode::BAD_GATEWAY,
+            "Logto did not answer as expected",
+            false,
+        ),
+        LogtoError::Config(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Configuration error",
+            false,
+        ),
+        LogtoError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Session error", false),
+    }
+}
+
+/// `error` as a page.
+pub(crate) fn error_page(error: &LogtoError) -> Response {
+    let (status, title, offer_sign_in) = classify(error);
+    let message = error.to_string();
+    page(
+        status,
+        &ErrorPage {
+            title,
+            message: &message,
+            offer_sign_in,
+        },
+    )
+}
+
+/// `error` as JSON `{error, message}`.
+pub(crate) fn error_json(error: &LogtoError) -> Response {
+    let (status, _, _) = classify(error);
+    let body = json!({ "error": error.code(), "message": error.to_string() });
+    (status, Json(body)).into_response()
+}
+
+/// A page for an app route that does not exist.
+pub(crate) fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        &ErrorPage {
+            title: "Not found",
+            message: "There is no such page in this app.",
+            offer_sign_in: false,
+        },
+    )
+}
+
+/// A page for the API-token route when no API resource is configured.
+pub(crate) fn no_api_resource() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        &ErrorPage {
+            title: "No API resource",
+            message: "No API resource is configured (set LOGTO_RESOURCES).",
+            offer_sign_in: false,
+        },
+    )
+}

@@ -1,0 +1,214 @@
+//! The routes of Logto's Flask sample, one handler each. Every handler builds a
+//! [`LogtoClient`] over the request's session, as the guide builds one per request over
+//! Flask's `session`.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use tower_sessions::Session;
+
+use crate::AppState;
+use crate::logto::{InteractionMode, LogtoClient, LogtoError, SessionStorage};
+use crate::pages::{self, error_json, error_page, page};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(sign_in))
+        .route("/sign-up", get(sign_up))
+        .route("/callback", get(callback))
+        .route("/sign-out", get(sign_out))
+        .route("/profile", get(profile))
+        .route("/profile.json", get(profile_json))
+        .route("/api-token", get(api_token))
+        .route("/api-token.json", get(api_token_json))
+        .fallback(|| async { pages::not_found() })
+}
+
+fn client(state: &AppState, session: Session) -> LogtoClient<SessionStorage> {
+    LogtoClient::new(state.core.clone(), SessionStorage(session))
+}
+
+async fn home(State(state): State<AppState>, session: Session) -> Response {
+    let client = client(&state, session);
+    let has_api_resource = !state.core.config().resources.is_empty();
+    if !client.is_authenticated().await {
+        return page(
+            StatusCode::OK,
+            &pages::Home {
+                authenticated: false,
+                display_name: String::new(),
+                email: None,
+                has_api_resource,
+            },
+        );
+    }
+    let claims = match client.get_id_token_claims().await {
+        Ok(claims) => claims,
+        Err(error) => return error_page(&error),
+    };
+    let text = |key: &str| claims.get(key).and_then(Value::as_str).map(str::to_owned);
+    let email = text("email");
+    let display_name = text("name")
+        .or_else(|| text("username"))
+        .or_else(|| email.clone())
+        .or_else(|| text("sub"))
+        .unwrap_or_default();
+    page(
+        StatusCode::OK,
+        &pages::Home {
+            authenticated: true,
+            display_name,
+            email,
+            has_api_resource,
+        },
+    )
+}
+
+async fn sign_in(State(state): State<AppState>, session: Session) -> Response {
+    start_sign_in(&state, session, None).await
+}
+
+async fn sign_up(State(state): State<AppState>, session: Session) -> Response {
+    start_sign_in(&state, session, Some(InteractionMode::SignUp)).await
+}
+
+async fn start_sign_in(
+    state: &AppState,
+    session: Session,
+    mode: Option<InteractionMode>,
+) -> Response {
+    match client(state, session)
+        .sign_in(&state.redirect_uri(), mode)
+        .await
+    {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(error) => error_page(&error),
+    }
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let url = format!("{}{uri}", state.base_url);
+    if let Err(error) = client(&state, session.clone())
+        .handle_sign_in_callback(&url)
+        .await
+    {
+        return error_page(&error);
+    }
+    // A new session id once signed in, so a session id planted before sign-in is worthless.
+    if let Err(error) = session.cycle_id().await {
+        return error_page(&LogtoError::Storage(error.to_string()));
+    }
+    Redirect::to("/").into_response()
+}
+
+async fn sign_out(State(state): State<AppState>, session: Session) -> Response {
+    let result = client(&state, session.clone())
+        .sign_out(Some(&state.post_logout_redirect_uri()))
+        .await;
+    if let Err(error) = session.flush().await {
+        return error_page(&LogtoError::Storage(error.to_string()));
+    }
+    match result {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(error) => error_page(&error),
+    }
+}
+
+/// The ID token's claims and the userinfo endpoint's answer.
+async fn profile_data(state: &AppState, session: Session) -> Result<(Value, Value), LogtoError> {
+    let client = client(state, session);
+    let claims = client.get_id_token_claims().await?;
+    let userinfo = client.fetch_user_info().await?;
+    Ok((claims, userinfo))
+}
+
+async fn profile(State(state): State<AppState>, session: Session) -> Response {
+    match profile_data(&state, session).await {
+        Ok((claims, userinfo)) => page(
+            StatusCode::OK,
+            &pages::Profile {
+                id_token_claims: pretty(&claims),
+                userinfo: pretty(&userinfo),
+            },
+        ),
+        Err(error) => error_page(&error),
+    }
+}
+
+async fn profile_json(State(state): State<AppState>, session: Session) -> Response {
+    match profile_data(&state, session).await {
+        Ok((claims, userinfo)) => {
+            Json(json!({ "id_token_claims": claims, "userinfo": userinfo })).into_response()
+        }
+        Err(error) => error_json(&error),
+    }
+}
+
+/// The access token for the first configured API resource, and its claims.
+async fn api_token_data(
+    state: &AppState,
+    session: Session,
+) -> Option<Result<(String, String, Value), LogtoError>> {
+    let resource = state.core.config().resources.first()?.clone();
+    let client = client(state, session);
+    Some(
+        async {
+            let token = client.get_access_token(Some(&resource)).await?;
+            let claims = client.get_access_token_claims(&resource).await?;
+            Ok((resource, token, claims))
+        }
+        .await,
+    )
+}
+
+async fn api_token(State(state): State<AppState>, session: Session) -> Response {
+    match api_token_data(&state, session).await {
+        None => pages::no_api_resource(),
+        Some(Ok((resource, token, claims))) => page(
+            StatusCode::OK,
+            &pages::ApiToken {
+                scope: claims
+                    .get("scope")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                claims: pretty(&claims),
+                resource,
+                token,
+            },
+        ),
+        Some(Err(error)) => error_page(&error),
+    }
+}
+
+async fn api_token_json(State(state): State<AppState>, session: Session) -> Response {
+    match api_token_data(&state, session).await {
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(
+                json!({ "error": "no_api_resource", "message": "No API resource is configured." }),
+            ),
+        )
+            .into_response(),
+        Some(Ok((resource, token, claims))) => Json(json!({
+            "resource": resource,
+            "access_token": token,
+            "claims": claims,
+        }))
+        .into_response(),
+        Some(Err(error)) => error_json(&error),
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
