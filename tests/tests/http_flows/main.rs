@@ -1,0 +1,12 @@
+//! The sample app's flows over HTTP: a cookie jar, no automatic redirects, every hop asserted.
+//! The mock Logto runs the sign-in experience; its codes arrive in the fake Postmark's inbox.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod callback;
+mod codes;
+mod pages;
+mod sign_in;
+mod sign_out;
+mod sign_up;
+mod support;
+mod tokens;

@@ -1,0 +1,60 @@
+//! Signing out ends the app's session and Logto's; the next sign-in asks for a code again.
+
+use e2e::spawn_stack;
+
+use crate::support::{code_after, sign_in, start, status, submit_email};
+
+#[tokio::test]
+async fn sign_out_ends_both_sessions_and_the_next_sign_in_asks_for_a_code() {
+    let stack = spawn_stack().await;
+    let agent = stack.agent();
+    sign_in(&stack, &agent, "alice@example.com").await;
+
+    let to_logto = agent.get(&stack.app_url("/sign-out")).await;
+    assert_eq!(to_logto.status, 303, "{to_logto:?}");
+    assert!(
+        to_logto
+            .location()
+            .starts_with(&format!("{}/session/end?", stack.idp.issuer())),
+        "{to_logto:?}"
+    );
+    assert_eq!(
+        to_logto.location_param("client_id"),
+        Some(stack.idp.app().id)
+    );
+    assert_eq!(
+        to_logto.location_param("post_logout_redirect_uri"),
+        Some(stack.app_url("/"))
+    );
+    // The app forgot the user before Logto was even asked.
+    assert_eq!(status(&stack, &agent).await, "Not authenticated");
+    // …and revoked the refresh token, as @logto/node does.
+    let events = stack.idp.events();
+    let revoked = events.iter().find(|e| e.kind == "grant.revoked");
+    assert_eq!(
+        revoked.map(|e| e.data["reason"].clone()),
+        Some("token revoked".into()),
+        "{events:#?}"
+    );
+
+    let confirm = agent.follow(&to_logto).await;
+    assert_eq!(confirm.status, 200, "{confirm:?}");
+    assert!(confirm.has(r#"id="confirm""#), "{confirm:?}");
+    let xsrf = confirm.form_value("xsrf").expect("the confirm form's xsrf");
+    let confirmed = agent
+        .post_form(
+            &format!("{}/session/end/confirm", stack.idp.issuer()),
+            &[("xsrf", &xsrf), ("logout", "yes")],
+        )
+        .await;
+    assert_eq!(confirmed.status, 303, "{confirmed:?}");
+    assert_eq!(confirmed.location(), stack.app_url("/"));
+    let home = agent.follow(&confirmed).await;
+    assert_eq!(home.status_text().as_deref(), Some("Not authenticated"));
+
+    // Logto's session is over: the sign-in page again (start asserts it), and a new code.
+    start(&stack, &agent, "/sign-in", "/sign-in").await;
+    let cursor = stack.inbox().cursor();
+    submit_email(&stack, &agent, "/sign-in", "alice@example.com").await;
+    code_after(&stack, "alice@example.com", cursor).await;
+}
