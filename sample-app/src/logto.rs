@@ -5,9 +5,30 @@
 //!
 //! It sends what Logto's SDKs send: scopes `openid offline_access profile` plus the configured
 //! ones, `prompt=consent` (so a refresh token is issued), PKCE S256, `resource` per configured
-//! API resource, `interaction_mode` / `first_screen` when asked, and authenticates with
-//! `client_secret_basic`. Tokens live in the `Storage` under the Python SDK's keys (`idToken`,
+//! API resource, `interaction_mode` when asked, and authenticates with `client_secret_basic`
+//! (as `@logto/node`). Tokens live in the `Storage` under the Python SDK's keys (`idToken`,
 //! `refreshToken`, `accessTokenMap`, `signInSession`).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use sample_app::logto::{InteractionMode, LogtoClient, LogtoConfig, LogtoCore, MemoryStorage};
+//!
+//! # async fn run(callback_url: String) -> Result<(), sample_app::logto::LogtoError> {
+//! let mut config = LogtoConfig::new("https://your-tenant.logto.app", "app-id", Some("app-secret".into()));
+//! config.scopes = vec!["email".into()];
+//! config.resources = vec!["https://api.example.com".into()];
+//! let core = Arc::new(LogtoCore::new(config)?); // one per app: HTTP client, discovery cache
+//! let client = LogtoClient::new(core, MemoryStorage::default()); // one per user session
+//! let url = client.sign_in("http://localhost:3000/callback", Some(InteractionMode::SignUp)).await?;
+//! // … the browser goes to `url`; Logto redirects it to `callback_url` …
+//! client.handle_sign_in_callback(&callback_url).await?;
+//! assert!(client.is_authenticated().await);
+//! let claims = client.get_id_token_claims().await?;
+//! let userinfo = client.fetch_user_info().await?;
+//! let api_token = client.get_access_token(Some("https://api.example.com")).await?;
+//! let end_session_url = client.sign_out(Some("http://localhost:3000/")).await?;
+//! # Ok(()) }
+//! ```
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -719,4 +740,143 @@ fn token_error<E: std::error::Error + 'static>(error: &E) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REDIRECT: &str = "http://localhost:3000/callback";
+
+    /// A client whose discovery would fail (nothing listens on port 9): every test here must
+    /// be decided before the network.
+    fn client(storage: MemoryStorage) -> LogtoClient<MemoryStorage> {
+        let config = LogtoConfig::new("http://127.0.0.1:9", "app", Some("secret".into()));
+        let core = LogtoCore::new(config)
+            .unwrap()
+            .with_time_source(Arc::new(|| UNIX_EPOCH + Duration::from_secs(1_000_000)));
+        LogtoClient::new(Arc::new(core), storage)
+    }
+
+    async fn signing_in() -> MemoryStorage {
+        let storage = MemoryStorage::default();
+        let session = SignInSession {
+            redirect_uri: REDIRECT.into(),
+            code_verifier: "verifier".into(),
+            state: "the-state".into(),
+            nonce: "the-nonce".into(),
+        };
+        storage
+            .set(
+                keys::SIGN_IN_SESSION,
+                serde_json::to_string(&session).unwrap(),
+            )
+            .await
+            .unwrap();
+        storage
+    }
+
+    #[tokio::test]
+    async fn a_callback_without_a_sign_in_is_refused() {
+        let client = client(MemoryStorage::default());
+        let error = client
+            .handle_sign_in_callback(&format!("{REDIRECT}?code=c&state=s"))
+            .await;
+        assert_eq!(error, Err(LogtoError::SignInSessionNotFound));
+    }
+
+    #[tokio::test]
+    async fn a_callback_elsewhere_than_the_redirect_uri_is_refused() {
+        let client = client(signing_in().await);
+        for url in [
+            "http://localhost:3000/other?code=c&state=the-state",
+            "http://localhost:4000/callback?code=c&state=the-state",
+            "not a url",
+        ] {
+            let error = client.handle_sign_in_callback(url).await;
+            assert_eq!(error, Err(LogtoError::CallbackUriMismatch), "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn logtos_error_is_reported_and_ends_the_sign_in() {
+        let storage = signing_in().await;
+        let client = client(storage.clone());
+        let error = client
+            .handle_sign_in_callback(&format!(
+                "{REDIRECT}?error=access_denied&error_description=no%20thanks&state=the-state"
+            ))
+            .await;
+        assert_eq!(
+            error,
+            Err(LogtoError::Callback {
+                error: "access_denied".into(),
+                description: Some("no thanks".into()),
+            })
+        );
+        assert_eq!(storage.get(keys::SIGN_IN_SESSION).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_or_missing_state_and_a_missing_code_are_refused() {
+        let client = client(signing_in().await);
+        let wrong = client
+            .handle_sign_in_callback(&format!("{REDIRECT}?code=c&state=other"))
+            .await;
+        assert_eq!(wrong, Err(LogtoError::InvalidState));
+        let missing = client
+            .handle_sign_in_callback(&format!("{REDIRECT}?code=c"))
+            .await;
+        assert_eq!(missing, Err(LogtoError::InvalidState));
+        let no_code = client
+            .handle_sign_in_callback(&format!("{REDIRECT}?state=the-state"))
+            .await;
+        assert_eq!(no_code, Err(LogtoError::CodeNotFound));
+    }
+
+    #[tokio::test]
+    async fn cached_access_tokens_are_used_until_their_expires_at() {
+        let storage = MemoryStorage::default();
+        let map = serde_json::json!({
+            "": {"token": "userinfo-token", "expiresAt": 1_000_001},
+            "https://api.example.com": {"token": "api-token", "expiresAt": 1_000_000},
+        });
+        storage
+            .set(keys::ACCESS_TOKEN_MAP, map.to_string())
+            .await
+            .unwrap();
+        let client = client(storage);
+        assert_eq!(
+            client.get_access_token(None).await.as_deref(),
+            Ok("userinfo-token")
+        );
+        // Expired (now = 1 000 000) and no refresh token: the user must sign in again.
+        assert_eq!(
+            client
+                .get_access_token(Some("https://api.example.com"))
+                .await,
+            Err(LogtoError::NotAuthenticated)
+        );
+    }
+
+    #[tokio::test]
+    async fn nobody_is_authenticated_without_an_id_token() {
+        let client = client(MemoryStorage::default());
+        assert!(!client.is_authenticated().await);
+        assert_eq!(
+            client.get_id_token_claims().await,
+            Err(LogtoError::NotAuthenticated)
+        );
+    }
+
+    #[test]
+    fn jwt_payloads_are_read_only_from_three_part_tokens() {
+        assert_eq!(
+            jwt_payload("e30.eyJzdWIiOiJhIn0.sig"),
+            Some(serde_json::json!({"sub": "a"}))
+        );
+        assert_eq!(jwt_payload("opaque-token"), None);
+        assert_eq!(jwt_payload("a.b.c.d"), None);
+        assert_eq!(jwt_payload("e30.!!!.sig"), None);
+    }
 }
