@@ -9,6 +9,11 @@
 //! (as `@logto/node`). Tokens live in the `Storage` under the Python SDK's keys (`idToken`,
 //! `refreshToken`, `accessTokenMap`, `signInSession`).
 //!
+//! One difference in shape: the SDKs' `LogtoClient(config, storage)` holds the config and
+//! discovers the provider per instance; here the config goes into a [`LogtoCore`] built once
+//! per app (HTTP client, discovery cache, time source), and `LogtoClient::new(core, storage)`
+//! is cheap, because a web app makes one client per request over that request's session.
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use sample_app::logto::{InteractionMode, LogtoClient, LogtoConfig, LogtoCore, MemoryStorage};
