@@ -21,9 +21,10 @@ use crate::oidc::{INTERACTION_COOKIE, IdpState, cookie};
 use crate::request_error::RequestError;
 
 const SCRIPT: &str = include_str!("../../assets/experience.js");
+/// The pages' Content-Security-Policy. No `form-action`: browsers apply it to the redirects that follow a submit too, and these
+/// forms end in a redirect to the app's callback on another origin.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
-                   img-src 'self' data:; base-uri 'none'; form-action 'self'; \
-                   frame-ancestors 'none'";
+                   img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 /// Logto's UI lets the user ask for a new code after 59 seconds.
 const RESEND_AFTER: i64 = 59;
 

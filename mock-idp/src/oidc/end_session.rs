@@ -161,8 +161,10 @@ fn start(state: &IdpState, headers: &HeaderMap, params: &Params) -> Result<Respo
     };
     let hash =
         base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(SUBMIT.as_bytes()));
+    // No `form-action`: the confirm form's answer redirects to the app, on another origin,
+    // and browsers apply `form-action` to that redirect too.
     let csp = format!(
-        "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
     );
     Ok(html(page.render(), &csp))
 }
