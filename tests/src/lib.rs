@@ -1,5 +1,6 @@
 //! End-to-end flows: the sample app signing users in against the mock Logto, whose
-//! verification codes go through the fake Postmark.
+//! verification codes go through the fake Postmark; over HTTP, and in a headless Chromium
+//! ([`browser`], [`journey`]).
 //!
 //! [`spawn_stack`] starts all three for one test on free ports: the mock Logto and fake
 //! Postmark on their own thread, the sample app on the test's runtime, with the app's
@@ -20,6 +21,9 @@
 
 // A test harness: a broken expectation is a failed test, so it panics with what it saw.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod browser;
+pub mod journey;
 
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -1,0 +1,68 @@
+//! The harness itself: a failing journey leaves its artifacts and no browser behind; a missing
+//! driver is a clear failure, not a skip.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use e2e::browser::{Browser, BrowserConfig, BrowserError, live_processes_in_group};
+use e2e::journey;
+use mock_idp::MockIdp;
+
+use crate::support::artifacts_root;
+
+#[tokio::test]
+async fn a_failing_journey_leaves_artifacts_and_no_browser_process() {
+    let group = Arc::new(Mutex::new(None));
+    let seen = group.clone();
+    let failure = journey::try_run(artifacts_root(), MockIdp::builder(), |j| async move {
+        *seen.lock().unwrap() = j.browser.driver_process_group();
+        j.browser.goto(&j.stack.app_url("/")).await;
+        j.browser
+            .wait_for_text("#status", "Not authenticated")
+            .await;
+        j.stack.idp.postmark().unwrap();
+        panic!("a deliberate failure");
+    })
+    .await
+    .expect_err("the journey fails");
+
+    let message = failure.panic.downcast_ref::<&str>().copied();
+    assert_eq!(message, Some("a deliberate failure"));
+    let dir: PathBuf = failure.artifacts;
+    assert!(dir.starts_with(artifacts_root()), "{}", dir.display());
+    assert!(dir.ends_with("harness-a_failing_journey_leaves_artifacts_and_no_browser_process"));
+    let png = std::fs::read(dir.join("screenshot.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
+    let html = std::fs::read_to_string(dir.join("page.html")).unwrap();
+    assert!(html.contains(r#"id="status""#), "the page's HTML");
+    let url = std::fs::read_to_string(dir.join("url.txt")).unwrap();
+    assert!(url.starts_with("http://localhost:"), "{url}");
+    let events: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("events.json")).unwrap()).unwrap();
+    assert!(events.is_array());
+    let emails: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("emails.json")).unwrap()).unwrap();
+    assert_eq!(emails, serde_json::json!([]));
+
+    // chromedriver's process group (Chromium included) is gone once the journey returns.
+    let group = group.lock().unwrap().expect("a chromedriver of our own");
+    assert_eq!(live_processes_in_group(group), Vec::<u32>::new());
+}
+
+#[tokio::test]
+async fn a_missing_chromedriver_is_an_error_that_says_what_to_install() {
+    let config = BrowserConfig {
+        chromedriver: Some("/nonexistent/chromedriver".into()),
+        ..BrowserConfig::from_env()
+    };
+    let error = Browser::start_with(config)
+        .await
+        .expect_err("no driver there");
+    assert!(matches!(error, BrowserError::NotFound(_)), "{error:?}");
+    let text = error.to_string();
+    assert!(text.contains("/nonexistent/chromedriver"), "{text}");
+    assert!(
+        text.contains("apt-get install -y chromium chromium-driver"),
+        "{text}"
+    );
+}

@@ -1,0 +1,27 @@
+//! An existing user signs in, reading the code through the fake Postmark's HTTP wait API (what
+//! a test in any language would do).
+
+use crate::support::journey;
+
+#[tokio::test]
+async fn an_existing_user_signs_in_with_the_code_from_the_inbox_api() {
+    journey(|j| async move {
+        j.open_logto("#sign-in", "Sign in").await;
+        let cursor = j.submit_email("alice@example.com").await;
+
+        let postmark = j.stack.idp.postmark_url().to_owned();
+        let wait =
+            format!("{postmark}/_inbox/wait?to=alice@example.com&after={cursor}&timeout_ms=10000");
+        let mail: serde_json::Value = reqwest::get(&wait).await.unwrap().json().await.unwrap();
+        assert_eq!(mail["TemplateAlias"], "logto-sign-in");
+        let code = mail["Code"]
+            .as_str()
+            .expect("a code in the message")
+            .to_owned();
+
+        j.submit_code(&code).await;
+        j.assert_signed_in("alice@example.com").await;
+        assert_eq!(j.browser.text("#user").await, "Alice Example");
+    })
+    .await;
+}
