@@ -6,7 +6,8 @@
 //! directory and the flags that work headless as root on a small machine. With `WEBDRIVER_URL`
 //! set it uses that driver instead. Dropping the last clone of a [`Browser`], even while a test
 //! panics, sends SIGTERM to the driver's process group, which takes Chromium with it, and reaps
-//! the driver; the profile directory is deleted.
+//! the driver; the profile directory is deleted. If the test process dies without dropping it
+//! (Ctrl-C on `cargo test`, a crash), a watchdog in the group ends the group.
 //!
 //! At most [`max_sessions`] browsers run at once in a test process (the number of CPUs, or
 //! `BROWSER_SESSIONS`): more Chromiums than cores only add contention. A missing prerequisite
@@ -140,6 +141,10 @@ static SESSIONS: LazyLock<Arc<Semaphore>> =
 struct Driver {
     child: Child,
     url: String,
+    /// A `sh` in the driver's process group that ends the group when this pipe closes: when
+    /// the test process dies without running `Drop` (Ctrl-C on `cargo test`, a crash, a kill),
+    /// the kernel closes the pipe and the group goes with it.
+    watchdog: Option<(Child, std::process::ChildStdin)>,
 }
 
 impl Driver {
@@ -178,9 +183,11 @@ impl Driver {
                 let _ = tx.send(Err(seen.join("\n")));
             }
         });
+        let watchdog = watchdog(child.id());
         let mut driver = Self {
             child,
             url: String::new(),
+            watchdog,
         };
         let port = match tokio::time::timeout(DRIVER_START, port_rx).await {
             Ok(Ok(Ok(port))) => port,
@@ -198,6 +205,29 @@ impl Driver {
         };
         driver.url = format!("http://127.0.0.1:{port}");
         Ok(driver)
+    }
+}
+
+/// Starts the watchdog of the process group `group` (see [`Driver::watchdog`]); `None` where
+/// there is no `sh` or no process groups, which only loses the cleanup after a crash.
+fn watchdog(group: u32) -> Option<(Child, std::process::ChildStdin)> {
+    #[cfg(unix)]
+    {
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", "read -r _; kill -TERM 0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut command, i32::try_from(group).ok()?);
+        let mut child = command.spawn().ok()?;
+        let stdin = child.stdin.take()?;
+        Some((child, stdin))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = group;
+        None
     }
 }
 
@@ -221,6 +251,10 @@ impl Drop for Driver {
             // The whole group: chromedriver and the Chromium processes it started.
             let _ = killpg(group, Signal::SIGTERM);
             let _ = self.child.wait();
+            if let Some((mut watchdog, stdin)) = self.watchdog.take() {
+                drop(stdin);
+                let _ = watchdog.wait();
+            }
             // Chromium's processes are not our children: watch them go, then insist.
             let deadline = Instant::now() + EXIT_GRACE;
             while !live_processes_in_group(self.child.id()).is_empty() {
@@ -525,4 +559,40 @@ pub fn live_processes_in_group(group: u32) -> Vec<u32> {
             pgrp == Some(group) && state != Some("Z")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_is_read_from_chromedrivers_banner() {
+        assert_eq!(
+            banner_port("ChromeDriver was started successfully on port 38663."),
+            Some(38663)
+        );
+        assert_eq!(banner_port("Only local connections are allowed."), None);
+    }
+
+    /// What happens when the test process dies without dropping the driver: its end of the
+    /// watchdog's pipe closes, and the driver's whole process group ends.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_driver_group_ends_when_the_watchdog_pipe_closes() {
+        let program = BrowserConfig::from_env()
+            .chromedriver
+            .unwrap_or_else(|| panic!("chromedriver is not installed: {INSTALL_HINT}"));
+        let mut driver = Driver::start(&program).await.unwrap();
+        let group = driver.child.id();
+        assert!(!live_processes_in_group(group).is_empty());
+        let (mut watchdog, stdin) = driver.watchdog.take().expect("a watchdog");
+        drop(stdin);
+        watchdog.wait().unwrap();
+        driver.child.wait().unwrap();
+        let deadline = Instant::now() + EXIT_GRACE;
+        while !live_processes_in_group(group).is_empty() {
+            assert!(Instant::now() < deadline, "the group outlived its watchdog");
+            tokio::time::sleep(POLL).await;
+        }
+    }
 }
