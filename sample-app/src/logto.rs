@@ -45,11 +45,11 @@ use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
     CoreClient, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
     CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-    CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse, CoreUserInfoClaims,
+    CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
 };
 use openidconnect::url::Url;
 use openidconnect::{
-    AccessToken, AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl,
     LogoutProviderMetadata, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
     PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, RefreshToken,
@@ -199,7 +199,11 @@ pub enum LogtoError {
     InvalidState,
     /// The callback URL has no `code`.
     CodeNotFound,
-    /// The token endpoint refused the exchange or the refresh.
+    /// Logto could not be reached (a network error, a timeout, no TLS for an https endpoint).
+    Unreachable(String),
+    /// Logto refused to exchange the callback's code (expired, used, or not this app's).
+    CodeExchange(String),
+    /// Logto refused the refresh (the refresh token expired or was revoked): sign in again.
     Token(String),
     /// The ID token did not verify.
     IdToken(String),
@@ -228,6 +232,8 @@ impl std::fmt::Display for LogtoError {
             }
             Self::InvalidState => f.write_str("Invalid state in the callback URI."),
             Self::CodeNotFound => f.write_str("Code not found in the callback URI."),
+            Self::Unreachable(e) => write!(f, "Logto could not be reached: {e}"),
+            Self::CodeExchange(e) => write!(f, "Logto refused the sign-in code: {e}"),
             Self::Token(e) => write!(f, "Logto's token endpoint refused: {e}"),
             Self::IdToken(e) => write!(f, "The ID token is not valid: {e}"),
             Self::NotAuthenticated => f.write_str("Not authenticated."),
@@ -250,6 +256,8 @@ impl LogtoError {
             Self::CallbackUriMismatch => "callback_uri_mismatch",
             Self::InvalidState => "invalid_state",
             Self::CodeNotFound => "code_not_found",
+            Self::Unreachable(_) => "logto_unreachable",
+            Self::CodeExchange(_) => "code_exchange_failed",
             Self::Token(_) => "token_request_failed",
             Self::IdToken(_) => "invalid_id_token",
             Self::NotAuthenticated => "not_authenticated",
@@ -344,6 +352,12 @@ impl std::fmt::Debug for LogtoCore {
 impl LogtoCore {
     /// The shared part of the clients, with system time.
     pub fn new(config: LogtoConfig) -> Result<Self, LogtoError> {
+        if config.endpoint.starts_with("https://") && !cfg!(feature = "tls") {
+            return Err(LogtoError::Config(format!(
+                "{} is https, and this build has no TLS: build with `--features tls`",
+                config.endpoint
+            )));
+        }
         let http = reqwest::Client::builder()
             // No redirects: openidconnect's SSRF guidance for token and userinfo calls.
             .redirect(reqwest::redirect::Policy::none())
@@ -409,7 +423,7 @@ impl LogtoCore {
                     IssuerUrl::new(issuer).map_err(|e| LogtoError::Config(e.to_string()))?;
                 Metadata::discover_async(issuer, &self.http_client())
                     .await
-                    .map_err(|e| LogtoError::Discovery(e.to_string()))
+                    .map_err(|e| LogtoError::Discovery(describe(&e)))
             })
             .await
     }
@@ -558,7 +572,7 @@ impl<S: Storage> LogtoClient<S> {
             .set_pkce_verifier(PkceCodeVerifier::new(session.code_verifier))
             .request_async(&self.core.http_client())
             .await
-            .map_err(|e| LogtoError::Token(token_error(&e)))?;
+            .map_err(|e| token_error(e, LogtoError::CodeExchange))?;
         let id_token = tokens
             .id_token()
             .ok_or_else(|| LogtoError::IdToken("no ID token".into()))?;
@@ -659,7 +673,7 @@ impl<S: Storage> LogtoClient<S> {
         let tokens = request
             .request_async(&self.core.http_client())
             .await
-            .map_err(|e| LogtoError::Token(token_error(&e)))?;
+            .map_err(|e| token_error(e, LogtoError::Token))?;
         if let Some(id_token) = tokens.id_token() {
             let verifier = client
                 .id_token_verifier()
@@ -672,17 +686,45 @@ impl<S: Storage> LogtoClient<S> {
         Ok(tokens.access_token().secret().clone())
     }
 
-    /// The user's claims from the userinfo endpoint.
+    /// The userinfo endpoint's answer as Logto sends it (`custom_data`, `identities` and
+    /// null claims included, as the SDKs return it), after checking it is about the signed-in
+    /// user (its `sub` is the ID token's).
     pub async fn fetch_user_info(&self) -> Result<Value, LogtoError> {
         let token = self.get_access_token(None).await?;
-        let client = self.core.client().await?;
-        let claims: CoreUserInfoClaims = client
-            .user_info(AccessToken::new(token), None)
-            .map_err(|e| LogtoError::Config(e.to_string()))?
-            .request_async(&self.core.http_client())
+        let expected = self.get_id_token_claims().await?;
+        let endpoint = self
+            .core
+            .metadata()
+            .await?
+            .userinfo_endpoint()
+            .cloned()
+            .ok_or_else(|| {
+                LogtoError::Config("no userinfo endpoint in the provider metadata".into())
+            })?;
+        let unreachable = |e: reqwest::Error| LogtoError::Unreachable(describe(&e));
+        let response = self
+            .core
+            .http
+            .get(endpoint.url().as_str())
+            .bearer_auth(&token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
             .await
-            .map_err(|e| LogtoError::UserInfo(e.to_string()))?;
-        serde_json::to_value(claims).map_err(|e| LogtoError::UserInfo(e.to_string()))
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = response.text().await.map_err(unreachable)?;
+        if !status.is_success() {
+            return Err(LogtoError::UserInfo(format!("{status}: {body}")));
+        }
+        let claims: Value = serde_json::from_str(&body)
+            .map_err(|e| LogtoError::UserInfo(format!("the answer is not JSON: {e}")))?;
+        let sub = claims.get("sub").and_then(Value::as_str);
+        if sub.is_none() || sub != expected.get("sub").and_then(Value::as_str) {
+            return Err(LogtoError::UserInfo(
+                "the answer is not about the signed-in user".into(),
+            ));
+        }
+        Ok(claims)
     }
 
     /// Forgets the user's tokens, revokes the refresh token (as `@logto/node` does; a failure
@@ -735,13 +777,35 @@ fn jwt_payload(token: &str) -> Option<Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// The token endpoint's refusal, with Logto's `code` / `error` when the body has them.
-fn token_error<E: std::error::Error + 'static>(error: &E) -> String {
+/// A failed token request: [`LogtoError::Unreachable`] when the request did not get an
+/// answer, else `refused` with Logto's error (`invalid_grant: …`).
+fn token_error<RE, T>(
+    error: openidconnect::RequestTokenError<RE, T>,
+    refused: fn(String) -> LogtoError,
+) -> LogtoError
+where
+    RE: std::error::Error + 'static,
+    T: openidconnect::ErrorResponse + 'static,
+{
+    match &error {
+        openidconnect::RequestTokenError::Request(cause) => {
+            LogtoError::Unreachable(describe(cause))
+        }
+        _ => refused(describe(&error)),
+    }
+}
+
+/// An error with its causes, `outer: inner: innermost` (reqwest hides the useful part, e.g.
+/// "connection refused" or "invalid URL, scheme is not http", in its sources).
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -872,6 +936,14 @@ mod tests {
             client.get_id_token_claims().await,
             Err(LogtoError::NotAuthenticated)
         );
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn an_https_endpoint_without_the_tls_feature_says_so_at_once() {
+        let config = LogtoConfig::new("https://tenant.logto.app", "app", None);
+        let error = LogtoCore::new(config).map(|_| ()).unwrap_err();
+        assert!(error.to_string().contains("--features tls"), "{error}");
     }
 
     #[test]

@@ -104,7 +104,14 @@ mod demo {
             .app_post_logout_redirect_uri(format!("{base_url}/"))
             .start()
             .await
-            .map_err(|e| format!("cannot start the mock Logto: {e}"))?;
+            .map_err(|e| {
+                format!(
+                    "cannot start the mock Logto on 127.0.0.1:{} and its fake Postmark on \
+                     127.0.0.1:{} (the demo's fixed ports): {e}",
+                    mock_idp::DEFAULT_IDP_PORT,
+                    mock_idp::postmark::DEFAULT_PORT
+                )
+            })?;
         let app = idp.app();
         let mut config = LogtoConfig::new(idp.base_url(), app.id, app.secret);
         config.scopes = match list("LOGTO_SCOPES") {

@@ -73,12 +73,16 @@ fn classify(error: &LogtoError) -> (StatusCode, &'static str, bool) {
         | LogtoError::CodeNotFound => (StatusCode::BAD_REQUEST, "Invalid sign-in callback", true),
         LogtoError::IdToken(_) => (StatusCode::BAD_REQUEST, "Invalid ID token", true),
         LogtoError::NotAuthenticated => (StatusCode::UNAUTHORIZED, "Not signed in", true),
-        // A refused code exchange or refresh: the grant is gone, a new sign-in fixes it.
+        LogtoError::CodeExchange(_) => (StatusCode::BAD_REQUEST, "Invalid sign-in callback", true),
+        // A refused refresh: the grant is gone, a new sign-in fixes it.
         LogtoError::Token(_) => (
             StatusCode::UNAUTHORIZED,
             "Logto refused the token request",
             true,
         ),
+        LogtoError::Unreachable(_) => {
+            (StatusCode::BAD_GATEWAY, "Logto could not be reached", false)
+        }
         LogtoError::Discovery(_) | LogtoError::UserInfo(_) => (
             StatusCode::BAD_GATEWAY,
             "Logto did not answer as expected",
@@ -124,6 +128,22 @@ pub(crate) fn not_found() -> Response {
             offer_sign_in: false,
         },
     )
+}
+
+/// A page for a route asked with a method it does not take (every route here is `GET`).
+pub(crate) fn method_not_allowed() -> Response {
+    let mut response = page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &ErrorPage {
+            title: "Method not allowed",
+            message: "This page only answers GET.",
+            offer_sign_in: false,
+        },
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
 }
 
 /// A page for the API-token route when no API resource is configured.

@@ -27,6 +27,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api-token", get(api_token))
         .route("/api-token.json", get(api_token_json))
         .fallback(|| async { pages::not_found() })
+        .method_not_allowed_fallback(|| async { pages::method_not_allowed() })
 }
 
 fn client(state: &AppState, session: Session) -> LogtoClient<SessionStorage> {
@@ -114,7 +115,10 @@ async fn sign_out(State(state): State<AppState>, session: Session) -> Response {
     let result = client(&state, session.clone())
         .sign_out(Some(&state.post_logout_redirect_uri()))
         .await;
-    if let Err(error) = session.flush().await {
+    // A visitor without a session has nothing to clear.
+    if session.id().is_some()
+        && let Err(error) = session.flush().await
+    {
         return error_page(&LogtoError::Storage(error.to_string()));
     }
     match result {
@@ -176,10 +180,11 @@ async fn api_token(State(state): State<AppState>, session: Session) -> Response 
         Some(Ok((resource, token, claims))) => page(
             StatusCode::OK,
             &pages::ApiToken {
+                // Logto leaves `scope` out when the user's roles grant none of those asked.
                 scope: claims
                     .get("scope")
                     .and_then(Value::as_str)
-                    .unwrap_or_default()
+                    .unwrap_or("(none)")
                     .to_owned(),
                 claims: pretty(&claims),
                 resource,

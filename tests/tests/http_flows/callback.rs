@@ -124,3 +124,25 @@ async fn a_callback_replayed_after_sign_in_is_refused_and_the_code_is_not_sent_a
     assert_eq!(exchanges, 1, "one exchange, no replay reached Logto");
     assert_eq!(status(&stack, &agent).await, "Authenticated");
 }
+
+#[tokio::test]
+async fn a_code_logto_does_not_know_is_a_bad_callback() {
+    let stack = spawn_stack().await;
+    let agent = stack.agent();
+    let (to_logto, _) = start(&stack, &agent, "/sign-in", "/sign-in").await;
+    let state = to_logto.location_param("state").unwrap();
+    let bogus = agent
+        .get(&format!(
+            "{}?code=not-a-code&state={state}",
+            stack.app_url("/callback")
+        ))
+        .await;
+    assert_eq!(bogus.status, 400, "{bogus:?}");
+    let alert = bogus.alert().unwrap();
+    assert!(
+        alert.starts_with("Logto refused the sign-in code:"),
+        "{alert}"
+    );
+    assert!(alert.contains("invalid_grant"), "{alert}");
+    assert_eq!(status(&stack, &agent).await, "Not authenticated");
+}

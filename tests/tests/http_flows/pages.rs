@@ -41,6 +41,12 @@ async fn signed_out_visitors_get_readable_errors() {
         assert_eq!(answer.status, 401, "{path}: {answer:?}");
         assert_eq!(answer.json()["error"], "not_authenticated", "{path}");
     }
+    let wrong_method = agent.post_form(&stack.app_url("/sign-in"), &[]).await;
+    assert_eq!(wrong_method.status, 405, "{wrong_method:?}");
+    assert_eq!(
+        wrong_method.alert().as_deref(),
+        Some("This page only answers GET.")
+    );
     let missing = agent.get(&stack.app_url("/nowhere")).await;
     assert_eq!(missing.status, 404, "{missing:?}");
     assert_eq!(

@@ -45,6 +45,12 @@ async fn an_existing_user_signs_in_with_the_emailed_code() {
     assert_eq!(profile["userinfo"]["sub"], alice.id.as_str());
     assert_eq!(profile["userinfo"]["email"], "alice@example.com");
     assert_eq!(profile["userinfo"]["email_verified"], true);
+    // Logto's answer as sent: null claims and Logto's own (created_at) are kept.
+    assert_eq!(
+        profile["userinfo"].get("username"),
+        Some(&serde_json::Value::Null)
+    );
+    assert!(profile["userinfo"]["created_at"].is_number(), "{profile}");
 
     // One code exchange, for the scopes the app asked for.
     let exchanges: Vec<_> = stack
