@@ -68,24 +68,16 @@ pub struct AppState {
 impl AppState {
     /// State for `config`; nothing is fetched until the first request needs Logto.
     pub fn new(config: Config) -> Result<Self, LogtoError> {
-        let base_url = config.base_url.trim_end_matches('/').to_owned();
-        Ok(Self {
-            core: Arc::new(LogtoCore::new(config.logto)?),
-            base_url,
-        })
+        Self::with_time_source(config, Arc::new(std::time::SystemTime::now))
     }
 
-    /// Uses `now` for token expiry and ID-token checks instead of the system time (a test
-    /// hands in the mock's clock).
-    #[must_use]
-    pub fn with_time_source(self, now: TimeSource) -> Self {
-        let core = Arc::try_unwrap(self.core)
-            .unwrap_or_else(|shared| (*shared).clone())
-            .with_time_source(now);
-        Self {
-            core: Arc::new(core),
-            base_url: self.base_url,
-        }
+    /// [`new`](Self::new), with `now` for token expiry and ID-token checks instead of the
+    /// system time (a test hands in the mock's clock).
+    pub fn with_time_source(config: Config, now: TimeSource) -> Result<Self, LogtoError> {
+        Ok(Self {
+            core: Arc::new(LogtoCore::new(config.logto)?.with_time_source(now)),
+            base_url: config.base_url.trim_end_matches('/').to_owned(),
+        })
     }
 
     /// Where browsers reach the app.

@@ -205,6 +205,8 @@ pub enum LogtoError {
     CodeExchange(String),
     /// Logto refused the refresh (the refresh token expired or was revoked): sign in again.
     Token(String),
+    /// Logto answered with a token the client cannot read.
+    UnexpectedToken(String),
     /// The ID token did not verify.
     IdToken(String),
     /// There is no signed-in user.
@@ -235,6 +237,7 @@ impl std::fmt::Display for LogtoError {
             Self::Unreachable(e) => write!(f, "Logto could not be reached: {e}"),
             Self::CodeExchange(e) => write!(f, "Logto refused the sign-in code: {e}"),
             Self::Token(e) => write!(f, "Logto's token endpoint refused: {e}"),
+            Self::UnexpectedToken(e) => write!(f, "Logto's token is not what was expected: {e}"),
             Self::IdToken(e) => write!(f, "The ID token is not valid: {e}"),
             Self::NotAuthenticated => f.write_str("Not authenticated."),
             Self::UserInfo(e) => write!(f, "Could not fetch the user info: {e}"),
@@ -259,6 +262,7 @@ impl LogtoError {
             Self::Unreachable(_) => "logto_unreachable",
             Self::CodeExchange(_) => "code_exchange_failed",
             Self::Token(_) => "token_request_failed",
+            Self::UnexpectedToken(_) => "unexpected_token",
             Self::IdToken(_) => "invalid_id_token",
             Self::NotAuthenticated => "not_authenticated",
             Self::UserInfo(_) => "userinfo_failed",
@@ -332,7 +336,6 @@ type Pending = Pin<Box<dyn Future<Output = Result<HttpResponse, reqwest::Error>>
 
 /// What every `LogtoClient` of an app shares: the config, the HTTP client, the provider's
 /// metadata (discovered once), and the time source.
-#[derive(Clone)]
 pub struct LogtoCore {
     config: LogtoConfig,
     http: reqwest::Client,
@@ -552,7 +555,11 @@ impl<S: Storage> LogtoClient<S> {
         }
         let query: HashMap<String, String> = callback.query_pairs().into_owned().collect();
         if let Some(error) = query.get("error") {
-            self.storage.delete(keys::SIGN_IN_SESSION).await?;
+            // Only Logto's answer to this sign-in ends it: a stray link to the callback with an
+            // `error` must not abort the sign-in in progress.
+            if query.get("state") == Some(&session.state) {
+                self.storage.delete(keys::SIGN_IN_SESSION).await?;
+            }
             return Err(LogtoError::Callback {
                 error: error.clone(),
                 description: query.get("error_description").cloned(),
@@ -645,7 +652,7 @@ impl<S: Storage> LogtoClient<S> {
     /// SDKs' `getAccessTokenClaims`: the API that receives the token verifies it.
     pub async fn get_access_token_claims(&self, resource: &str) -> Result<Value, LogtoError> {
         let token = self.get_access_token(Some(resource)).await?;
-        jwt_payload(&token).ok_or_else(|| LogtoError::Token("the access token is not a JWT".into()))
+        access_token_claims(&token)
     }
 
     /// An access token: for `resource`, or (`None`) for the userinfo endpoint. A cached one while
@@ -762,6 +769,15 @@ impl<S: Storage> LogtoClient<S> {
         }
         Ok(request.http_get_url().to_string())
     }
+}
+
+/// The claims of an access token for an API resource, read without verification (the API
+/// that receives it verifies it). Logto issues those as JWTs; anything else is an answer the
+/// client did not expect.
+pub fn access_token_claims(token: &str) -> Result<Value, LogtoError> {
+    jwt_payload(token).ok_or_else(|| {
+        LogtoError::UnexpectedToken("the access token for the API resource is not a JWT".into())
+    })
 }
 
 /// The payload of a compact JWS, read without verifying it.
@@ -884,6 +900,20 @@ mod tests {
             })
         );
         assert_eq!(storage.get(keys::SIGN_IN_SESSION).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn an_error_with_another_state_does_not_end_the_sign_in() {
+        let storage = signing_in().await;
+        let client = client(storage.clone());
+        let error = client
+            .handle_sign_in_callback(&format!("{REDIRECT}?error=access_denied&state=forged"))
+            .await;
+        assert!(
+            matches!(error, Err(LogtoError::Callback { .. })),
+            "{error:?}"
+        );
+        assert!(storage.get(keys::SIGN_IN_SESSION).await.unwrap().is_some());
     }
 
     #[tokio::test]

@@ -83,7 +83,7 @@ fn classify(error: &LogtoError) -> (StatusCode, &'static str, bool) {
         LogtoError::Unreachable(_) => {
             (StatusCode::BAD_GATEWAY, "Logto could not be reached", false)
         }
-        LogtoError::Discovery(_) | LogtoError::UserInfo(_) => (
+        LogtoError::Discovery(_) | LogtoError::UserInfo(_) | LogtoError::UnexpectedToken(_) => (
             StatusCode::BAD_GATEWAY,
             "Logto did not answer as expected",
             false,
@@ -146,14 +146,23 @@ pub(crate) fn method_not_allowed() -> Response {
     response
 }
 
-/// A page for the API-token route when no API resource is configured.
+/// What the API-token routes say when no API resource is configured.
+const NO_API_RESOURCE: &str = "No API resource is configured (set LOGTO_RESOURCES).";
+
+/// The API-token page when no API resource is configured.
 pub(crate) fn no_api_resource() -> Response {
     page(
         StatusCode::NOT_FOUND,
         &ErrorPage {
             title: "No API resource",
-            message: "No API resource is configured (set LOGTO_RESOURCES).",
+            message: NO_API_RESOURCE,
             offer_sign_in: false,
         },
     )
+}
+
+/// The same as JSON.
+pub(crate) fn no_api_resource_json() -> Response {
+    let body = json!({ "error": "no_api_resource", "message": NO_API_RESOURCE });
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tower_sessions::Session;
 
 use crate::AppState;
-use crate::logto::{InteractionMode, LogtoClient, LogtoError, SessionStorage};
+use crate::logto::{self, InteractionMode, LogtoClient, LogtoError, SessionStorage};
 use crate::pages::{self, error_json, error_page, page};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -157,7 +157,8 @@ async fn profile_json(State(state): State<AppState>, session: Session) -> Respon
     }
 }
 
-/// The access token for the first configured API resource, and its claims.
+/// The access token for the first configured API resource, and its claims; `None` when no
+/// API resource is configured.
 async fn api_token_data(
     state: &AppState,
     session: Session,
@@ -167,7 +168,7 @@ async fn api_token_data(
     Some(
         async {
             let token = client.get_access_token(Some(&resource)).await?;
-            let claims = client.get_access_token_claims(&resource).await?;
+            let claims = logto::access_token_claims(&token)?;
             Ok((resource, token, claims))
         }
         .await,
@@ -197,13 +198,7 @@ async fn api_token(State(state): State<AppState>, session: Session) -> Response 
 
 async fn api_token_json(State(state): State<AppState>, session: Session) -> Response {
     match api_token_data(&state, session).await {
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(
-                json!({ "error": "no_api_resource", "message": "No API resource is configured." }),
-            ),
-        )
-            .into_response(),
+        None => pages::no_api_resource_json(),
         Some(Ok((resource, token, claims))) => Json(json!({
             "resource": resource,
             "access_token": token,
