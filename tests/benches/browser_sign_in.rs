@@ -16,6 +16,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
+    assert!(runs > 0, "BENCH_RUNS must be at least 1");
     let (mut stack_start, mut browser_start, mut flow, mut close, mut whole) =
         (vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..runs {

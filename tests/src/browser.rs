@@ -46,7 +46,7 @@ const POLL: Duration = Duration::from_millis(50);
 const DRIVER_START: Duration = Duration::from_secs(20);
 
 /// What to install when something is missing.
-const INSTALL_HINT: &str = "install Chromium and its driver (Debian/Ubuntu: `apt-get install -y chromium chromium-driver`; \
+const INSTALL_HINT: &str = "install Chromium and its driver (Debian: `apt-get install -y chromium chromium-driver`; \
      scripts/test does it when run as root), or point CHROMEDRIVER and CHROME_BIN at them, or set WEBDRIVER_URL";
 
 /// Why a browser could not be started.
@@ -79,8 +79,9 @@ pub struct BrowserConfig {
     pub webdriver_url: Option<String>,
     /// The chromedriver to start (`CHROMEDRIVER`, else `chromedriver` on `PATH`).
     pub chromedriver: Option<PathBuf>,
-    /// The Chromium binary (`CHROME_BIN`, else `chromium`, `chromium-browser`, `google-chrome`
-    /// on `PATH`).
+    /// The Chromium binary (`CHROME_BIN`; for a chromedriver of our own, else `chromium`,
+    /// `chromium-browser`, `google-chrome` or `google-chrome-stable` on `PATH`). A remote
+    /// driver is only told a binary through `CHROME_BIN`: a local path means nothing there.
     pub chrome: Option<PathBuf>,
 }
 
@@ -88,19 +89,25 @@ impl BrowserConfig {
     /// The configuration from the environment and `PATH`.
     pub fn from_env() -> Self {
         let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        let webdriver_url = var("WEBDRIVER_URL").and_then(|v| v.into_string().ok());
+        let local = webdriver_url.is_none();
         Self {
-            webdriver_url: var("WEBDRIVER_URL").and_then(|v| v.into_string().ok()),
             chromedriver: var("CHROMEDRIVER")
                 .map(PathBuf::from)
-                .or_else(|| on_path(&["chromedriver"])),
+                .or_else(|| local.then(|| on_path(&["chromedriver"])).flatten()),
             chrome: var("CHROME_BIN").map(PathBuf::from).or_else(|| {
-                on_path(&[
-                    "chromium",
-                    "chromium-browser",
-                    "google-chrome",
-                    "google-chrome-stable",
-                ])
+                local
+                    .then(|| {
+                        on_path(&[
+                            "chromium",
+                            "chromium-browser",
+                            "google-chrome",
+                            "google-chrome-stable",
+                        ])
+                    })
+                    .flatten()
             }),
+            webdriver_url,
         }
     }
 }
@@ -410,9 +417,12 @@ impl Browser {
         self.resources.driver.as_ref().map(|d| d.child.id())
     }
 
-    /// Ends the session (Chromium quits); the driver stops when the last clone is dropped.
+    /// Ends the session (Chromium quits). When this was the last clone, the driver's group is
+    /// ended and reaped on a blocking thread, not on the runtime's.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
+        let resources = self.resources;
+        let _ = tokio::task::spawn_blocking(move || drop(resources)).await;
     }
 
     /// Opens `url`.
@@ -515,21 +525,6 @@ impl Browser {
                     "waited {WAIT:?} for `{css}` {what} on {}; saw {seen}",
                     self.url().await
                 );
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// Waits until the URL starts with `prefix`.
-    pub async fn wait_for_url(&self, prefix: &str) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let url = self.url().await;
-            if url.starts_with(prefix) {
-                return;
-            }
-            if Instant::now() >= deadline {
-                panic!("waited {WAIT:?} for a URL starting with {prefix}; at {url}");
             }
             tokio::time::sleep(POLL).await;
         }

@@ -70,18 +70,9 @@ impl Journey {
         cursor
     }
 
-    /// The code in the first email to `email` after `cursor` (the inbox's waiter: no sleep).
+    /// The code in the first email to `email` after `cursor` ([`Stack::code_after`]).
     pub async fn code_after(&self, email: &str, cursor: u64) -> String {
-        let mail = self
-            .stack
-            .inbox()
-            .wait_for(email)
-            .after(cursor)
-            .await
-            .unwrap_or_else(|e| panic!("no email to {email}: {e}"));
-        mail.code()
-            .unwrap_or_else(|| panic!("no code in the email to {email}"))
-            .to_owned()
+        self.stack.code_after(email, cursor).await
     }
 
     /// Types `code` on Logto's code page and submits.
@@ -134,7 +125,8 @@ where
     }
 }
 
-/// [`run`], returning the failure instead of failing (to test the harness itself).
+/// [`run`], returning the test's failure instead of failing (to test the harness itself).
+/// A browser that cannot start still panics: there is no journey to report on.
 pub async fn try_run<F, Fut>(
     artifacts_root: impl AsRef<Path>,
     idp: MockIdpBuilder,

@@ -68,12 +68,12 @@ pub async fn spawn_stack_with(builder: MockIdpBuilder) -> Stack {
     logto.scopes = vec!["email".into(), "read:messages".into()];
     logto.resources = vec![API_RESOURCE.into()];
     let clock = idp.clock().clone();
-    let state = AppState::new(Config {
+    let config = Config {
         base_url: app_url.clone(),
         logto,
-    })
-    .expect("a valid sample app config")
-    .with_time_source(Arc::new(move || SystemTime::from(clock.now())));
+    };
+    let state = AppState::with_time_source(config, Arc::new(move || SystemTime::from(clock.now())))
+        .expect("a valid sample app config");
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, sample_app::app(state)).await {
             eprintln!("the sample app stopped: {error}");
@@ -97,6 +97,20 @@ impl Stack {
         self.idp
             .inbox()
             .expect("the stack runs its own fake Postmark")
+    }
+
+    /// The code in the first email to `email` after inbox position `cursor` (the inbox's
+    /// waiter: no sleep).
+    pub async fn code_after(&self, email: &str, cursor: u64) -> String {
+        let mail = self
+            .inbox()
+            .wait_for(email)
+            .after(cursor)
+            .await
+            .unwrap_or_else(|e| panic!("no email to {email}: {e}"));
+        mail.code()
+            .unwrap_or_else(|| panic!("no code in the email to {email}"))
+            .to_owned()
     }
 
     /// The mock's clock, which the app uses too.
@@ -123,6 +137,11 @@ impl Drop for Stack {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// A six-digit code that is not `code`.
+pub fn wrong(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
 }
 
 /// A browser without JavaScript: cookies kept per host, redirects never followed.

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::support::{journey, wrong};
+use e2e::wrong;
+
+use super::support::journey;
 
 #[tokio::test]
 async fn a_wrong_code_shows_logtos_message_then_the_right_code_signs_in() {

@@ -8,7 +8,7 @@ use e2e::browser::{Browser, BrowserConfig, BrowserError, live_processes_in_group
 use e2e::journey;
 use mock_idp::MockIdp;
 
-use crate::support::artifacts_root;
+use super::support::artifacts_root;
 
 #[tokio::test]
 async fn a_failing_journey_leaves_artifacts_and_no_browser_process() {
@@ -20,7 +20,6 @@ async fn a_failing_journey_leaves_artifacts_and_no_browser_process() {
         j.browser
             .wait_for_text("#status", "Not authenticated")
             .await;
-        j.stack.idp.postmark().unwrap();
         panic!("a deliberate failure");
     })
     .await
@@ -30,7 +29,9 @@ async fn a_failing_journey_leaves_artifacts_and_no_browser_process() {
     assert_eq!(message, Some("a deliberate failure"));
     let dir: PathBuf = failure.artifacts;
     assert!(dir.starts_with(artifacts_root()), "{}", dir.display());
-    assert!(dir.ends_with("harness-a_failing_journey_leaves_artifacts_and_no_browser_process"));
+    assert!(
+        dir.ends_with("browser-harness-a_failing_journey_leaves_artifacts_and_no_browser_process")
+    );
     let png = std::fs::read(dir.join("screenshot.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
     let html = std::fs::read_to_string(dir.join("page.html")).unwrap();
@@ -53,6 +54,7 @@ async fn a_failing_journey_leaves_artifacts_and_no_browser_process() {
 async fn a_missing_chromedriver_is_an_error_that_says_what_to_install() {
     let config = BrowserConfig {
         chromedriver: Some("/nonexistent/chromedriver".into()),
+        webdriver_url: None,
         ..BrowserConfig::from_env()
     };
     let error = Browser::start_with(config)

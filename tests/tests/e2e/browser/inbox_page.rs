@@ -1,7 +1,7 @@
 //! The fake Postmark's inbox page, used as a person uses it: open in a second tab, watch the
 //! code arrive, filter by recipient, copy the code back into Logto's page.
 
-use crate::support::journey;
+use super::support::journey;
 
 #[tokio::test]
 async fn the_inbox_page_shows_the_code_live_and_it_signs_in() {

@@ -1,6 +1,6 @@
 //! Postmark fails while Logto sends the code: Logto's readable error, then a retry works.
 
-use crate::support::journey;
+use super::support::journey;
 
 #[tokio::test]
 async fn a_postmark_outage_shows_a_readable_error_and_a_retry_signs_in() {

@@ -1,7 +1,7 @@
 //! An existing user signs in, reading the code through the fake Postmark's HTTP wait API (what
 //! a test in any language would do).
 
-use crate::support::journey;
+use super::support::journey;
 
 #[tokio::test]
 async fn an_existing_user_signs_in_with_the_code_from_the_inbox_api() {

@@ -1,7 +1,7 @@
 //! Sign-out through Logto's confirm page, back to "Not authenticated"; the next sign-in needs
 //! a code again.
 
-use crate::support::journey;
+use super::support::journey;
 
 #[tokio::test]
 async fn sign_out_returns_to_not_authenticated_and_the_next_sign_in_needs_a_code() {

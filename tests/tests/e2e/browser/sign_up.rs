@@ -1,6 +1,6 @@
 //! A new user signs up from the app's `/sign-up`.
 
-use crate::support::journey;
+use super::support::journey;
 
 #[tokio::test]
 async fn a_new_user_signs_up_from_the_sign_up_link() {

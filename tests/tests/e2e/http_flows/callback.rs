@@ -3,15 +3,11 @@
 
 use e2e::{Agent, Page, Stack, spawn_stack};
 
-use crate::support::{code_after, start, status, submit_code, submit_email, through_logto};
+use super::support::{start, status, submit_code, through_logto, up_to_the_code};
 
 /// Signs `email` in at Logto and stops at Logto's redirect to the app's callback.
 async fn up_to_the_callback(stack: &Stack, agent: &Agent, email: &str) -> Page {
-    let (to_logto, _) = start(stack, agent, "/sign-in", "/sign-in").await;
-    let state = to_logto.location_param("state").unwrap();
-    let cursor = stack.inbox().cursor();
-    submit_email(stack, agent, "/sign-in", email).await;
-    let code = code_after(stack, email, cursor).await;
+    let (state, code) = up_to_the_code(stack, agent, email).await;
     let accepted = submit_code(stack, agent, "/sign-in", &code).await;
     through_logto(stack, agent, accepted, &state).await
 }

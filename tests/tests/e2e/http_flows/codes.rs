@@ -2,18 +2,9 @@
 
 use std::time::Duration;
 
-use e2e::{Agent, Stack, spawn_stack};
+use e2e::{Stack, spawn_stack, wrong};
 
-use crate::support::{code_after, land_signed_in, start, status, submit_code, submit_email, wrong};
-
-/// Starts a sign-in for `email` up to the code page; returns the state sent and the code.
-async fn up_to_the_code(stack: &Stack, agent: &Agent, email: &str) -> (String, String) {
-    let (to_logto, _) = start(stack, agent, "/sign-in", "/sign-in").await;
-    let cursor = stack.inbox().cursor();
-    submit_email(stack, agent, "/sign-in", email).await;
-    let code = code_after(stack, email, cursor).await;
-    (to_logto.location_param("state").unwrap(), code)
-}
+use super::support::{land_signed_in, status, submit_code, up_to_the_code};
 
 fn code_url(stack: &Stack) -> String {
     format!("{}/sign-in/verification-code", stack.idp.base_url())
@@ -63,7 +54,7 @@ async fn an_expired_code_is_refused_and_a_resent_one_signs_in() {
         resent.has("The verification code has been resent"),
         "{resent:?}"
     );
-    let fresh = code_after(&stack, "alice@example.com", cursor).await;
+    let fresh = stack.code_after("alice@example.com", cursor).await;
     let accepted = submit_code(&stack, &agent, "/sign-in", &fresh).await;
     land_signed_in(&stack, &agent, accepted, &state).await;
 }
@@ -81,7 +72,7 @@ async fn a_resent_code_replaces_the_old_one() {
         .post_form(&format!("{}/resend", code_url(&stack)), &[])
         .await;
     assert_eq!(resent.status, 200, "{resent:?}");
-    let new = code_after(&stack, "alice@example.com", cursor).await;
+    let new = stack.code_after("alice@example.com", cursor).await;
 
     assert_ne!(old, new, "the default seed gives two different codes");
     let refused = agent.post_form(&code_url(&stack), &[("code", &old)]).await;

@@ -1,6 +1,5 @@
 //! The sample app's flows over HTTP: a cookie jar, no automatic redirects, every hop asserted.
 //! The mock Logto runs the sign-in experience; its codes arrive in the fake Postmark's inbox.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod callback;
 mod codes;

@@ -3,7 +3,7 @@
 use e2e::{spawn_stack, spawn_stack_with};
 use mock_idp::{MockIdp, User};
 
-use crate::support::sign_in;
+use super::support::sign_in;
 
 #[tokio::test]
 async fn the_session_cookie_is_lax_http_only_and_not_secure_over_http() {

@@ -3,7 +3,7 @@
 
 use e2e::spawn_stack;
 
-use crate::support::{land_signed_in, sign_in, start, status, submit_code, submit_email};
+use super::support::{land_signed_in, sign_in, start, status, submit_code, submit_email};
 
 #[tokio::test]
 async fn an_existing_user_signs_in_with_the_emailed_code() {
@@ -13,8 +13,7 @@ async fn an_existing_user_signs_in_with_the_emailed_code() {
 
     let (to_logto, _) = start(&stack, &agent, "/sign-in", "/sign-in").await;
     let state = to_logto.location_param("state").unwrap();
-    let cursor = stack.inbox().cursor();
-    submit_email(&stack, &agent, "/sign-in", "alice@example.com").await;
+    let cursor = submit_email(&stack, &agent, "/sign-in", "alice@example.com").await;
     let mail = stack
         .inbox()
         .wait_for("alice@example.com")

@@ -2,7 +2,7 @@
 
 use e2e::spawn_stack;
 
-use crate::support::{code_after, sign_in, start, status, submit_email};
+use super::support::{sign_in, start, status, submit_email};
 
 #[tokio::test]
 async fn sign_out_ends_both_sessions_and_the_next_sign_in_asks_for_a_code() {
@@ -54,7 +54,6 @@ async fn sign_out_ends_both_sessions_and_the_next_sign_in_asks_for_a_code() {
 
     // Logto's session is over: the sign-in page again (start asserts it), and a new code.
     start(&stack, &agent, "/sign-in", "/sign-in").await;
-    let cursor = stack.inbox().cursor();
-    submit_email(&stack, &agent, "/sign-in", "alice@example.com").await;
-    code_after(&stack, "alice@example.com", cursor).await;
+    let cursor = submit_email(&stack, &agent, "/sign-in", "alice@example.com").await;
+    stack.code_after("alice@example.com", cursor).await;
 }

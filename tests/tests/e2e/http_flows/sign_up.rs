@@ -2,7 +2,7 @@
 
 use e2e::spawn_stack;
 
-use crate::support::{code_after, land_signed_in, start, submit_code, submit_email};
+use super::support::{land_signed_in, start, submit_code, submit_email};
 
 #[tokio::test]
 async fn a_new_user_signs_up_from_sign_up() {
@@ -16,8 +16,7 @@ async fn a_new_user_signs_up_from_sign_up() {
     assert!(register.has("Create your account"), "{register:?}");
     let state = to_logto.location_param("state").unwrap();
 
-    let cursor = stack.inbox().cursor();
-    submit_email(&stack, &agent, "/register", "erin@example.com").await;
+    let cursor = submit_email(&stack, &agent, "/register", "erin@example.com").await;
     let mail = stack
         .inbox()
         .wait_for("erin@example.com")
@@ -47,9 +46,8 @@ async fn an_unknown_email_at_sign_in_is_offered_an_account() {
     let agent = stack.agent();
     let (to_logto, _) = start(&stack, &agent, "/sign-in", "/sign-in").await;
     let state = to_logto.location_param("state").unwrap();
-    let cursor = stack.inbox().cursor();
-    submit_email(&stack, &agent, "/sign-in", "frank@example.com").await;
-    let code = code_after(&stack, "frank@example.com", cursor).await;
+    let cursor = submit_email(&stack, &agent, "/sign-in", "frank@example.com").await;
+    let code = stack.code_after("frank@example.com", cursor).await;
 
     let offer = agent
         .post_form(

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use e2e::{API_RESOURCE, spawn_stack};
 
-use crate::support::sign_in;
+use super::support::sign_in;
 
 fn refreshes(stack: &e2e::Stack) -> usize {
     stack
