@@ -332,7 +332,8 @@ impl MockIdpBuilder {
         self
     }
 
-    /// Signs with the tenant's first key of this algorithm (default: the first key, ES384).
+    /// Signs with the tenant's first key of this algorithm (default: the tenant's first key,
+    /// ES384 in the fixture).
     pub fn signing_alg(mut self, alg: SigningAlg) -> Self {
         self.signing_alg = Some(alg);
         self

@@ -15,14 +15,18 @@ use serde::Serialize;
 
 use crate::tenant::PrivateKey;
 
-/// The algorithms the mock signs with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The algorithms the mock signs with. On the command line (`--signing-alg`) they are named
+/// as in JOSE: `ES384`, `ES256`, `RS256`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum SigningAlg {
     /// ECDSA P-384 with SHA-384: Logto's default.
+    #[value(name = "ES384")]
     Es384,
     /// ECDSA P-256 with SHA-256.
+    #[value(name = "ES256")]
     Es256,
     /// RSASSA-PKCS1-v1_5 with SHA-256.
+    #[value(name = "RS256")]
     Rs256,
 }
 

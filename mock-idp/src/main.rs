@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use mock_idp::postmark::DEFAULT_PORT;
 use mock_idp::{DEFAULT_IDP_PORT, FakePostmark, MockIdp, SigningAlg, Tenant};
 
@@ -49,17 +49,9 @@ struct ServeArgs {
     /// The origin browsers and apps use to reach the IdP (behind a proxy or in a container).
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
-    /// Algorithm of the signing key (the tenant's first key of it).
-    #[arg(long, value_enum, default_value_t = Alg::Es384)]
-    signing_alg: Alg,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Alg {
-    #[value(name = "ES384")]
-    Es384,
-    #[value(name = "RS256")]
-    Rs256,
+    /// Sign with the tenant's first key of this algorithm (default: the tenant's first key).
+    #[arg(long, value_enum, value_name = "ALG")]
+    signing_alg: Option<SigningAlg>,
 }
 
 #[derive(clap::Args)]
@@ -111,11 +103,10 @@ async fn run_idp(args: ServeArgs) -> std::io::Result<()> {
     let mut builder = MockIdp::builder()
         .bind(SocketAddr::new(args.bind, args.port))
         .postmark_port(args.postmark_port)
-        .seed(args.seed)
-        .signing_alg(match args.signing_alg {
-            Alg::Es384 => SigningAlg::Es384,
-            Alg::Rs256 => SigningAlg::Rs256,
-        });
+        .seed(args.seed);
+    if let Some(alg) = args.signing_alg {
+        builder = builder.signing_alg(alg);
+    }
     if let Some(path) = &args.config {
         let json = std::fs::read_to_string(path)
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
@@ -218,5 +209,30 @@ impl StopSignal {
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli =
+            Cli::try_parse_from(std::iter::once("mock-idp").chain(args.iter().copied())).unwrap();
+        cli.serve
+    }
+
+    #[test]
+    fn signing_alg_is_optional_and_named_as_in_jose() {
+        // Without the flag the library picks the tenant's first key (an RSA-only tenant works).
+        assert_eq!(serve_args(&[]).signing_alg, None);
+        for (name, alg) in [
+            ("ES384", SigningAlg::Es384),
+            ("ES256", SigningAlg::Es256),
+            ("RS256", SigningAlg::Rs256),
+        ] {
+            assert_eq!(serve_args(&["--signing-alg", name]).signing_alg, Some(alg));
+        }
+        assert!(Cli::try_parse_from(["mock-idp", "--signing-alg", "HS256"]).is_err());
     }
 }

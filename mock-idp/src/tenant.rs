@@ -356,7 +356,9 @@ pub struct Connector {
 /// The `logto_configs` rows the mock reads.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LogtoConfigs {
-    /// OIDC signing keys; the first is the current one (it signs), all are published.
+    /// OIDC signing keys, all published; the first signs, unless
+    /// [`MockIdpBuilder::signing_alg`](crate::MockIdpBuilder::signing_alg) (`--signing-alg`) picks
+    /// the first key of another algorithm.
     #[serde(rename = "oidc.privateKeys", default)]
     pub oidc_private_keys: Vec<PrivateKey>,
 }

@@ -67,8 +67,8 @@ pub(crate) struct Interaction {
     pub uid: String,
     pub request: AuthRequest,
     pub expires_at: OffsetDateTime,
-    /// Set when the user has signed in: the account and when.
-    pub login: Option<(String, OffsetDateTime)>,
+    /// Set when the user has signed in: the account.
+    pub login: Option<String>,
 }
 
 /// An IdP session (cookie `_session`): who is signed in here.
@@ -132,7 +132,10 @@ pub(crate) struct RefreshToken {
 
 #[derive(Debug, Default)]
 struct Inner {
-    interactions: HashMap<String, Interaction>,
+    /// Interactions by uid, each with its place in the order they were started.
+    interactions: HashMap<String, (u64, Interaction)>,
+    /// The place of the next interaction (a fixed clock gives them all one `expires_at`).
+    next_interaction: u64,
     sessions: HashMap<String, Session>,
     grants: HashMap<String, Grant>,
     codes: HashMap<String, Code>,
@@ -163,9 +166,12 @@ impl OidcStore {
     }
 
     pub(crate) fn put_interaction(&self, interaction: Interaction) {
-        self.lock()
+        let mut inner = self.lock();
+        let seq = inner.next_interaction;
+        inner.next_interaction += 1;
+        inner
             .interactions
-            .insert(interaction.uid.clone(), interaction);
+            .insert(interaction.uid.clone(), (seq, interaction));
     }
 
     /// The interaction `uid`, unless it expired.
@@ -173,6 +179,7 @@ impl OidcStore {
         self.lock()
             .interactions
             .get(uid)
+            .map(|(_, i)| i)
             .filter(|i| i.expires_at > now)
             .cloned()
     }
@@ -185,22 +192,22 @@ impl OidcStore {
         now: OffsetDateTime,
     ) -> bool {
         match self.lock().interactions.get_mut(uid) {
-            Some(interaction) if interaction.expires_at > now => {
-                interaction.login = Some((account_id.to_owned(), now));
+            Some((_, interaction)) if interaction.expires_at > now => {
+                interaction.login = Some(account_id.to_owned());
                 true
             }
             _ => false,
         }
     }
 
-    /// The newest unexpired interaction nobody has signed in to yet.
+    /// The unexpired interaction nobody has signed in to yet that was started last.
     pub(crate) fn newest_pending_interaction(&self, now: OffsetDateTime) -> Option<Interaction> {
         self.lock()
             .interactions
             .values()
-            .filter(|i| i.login.is_none() && i.expires_at > now)
-            .max_by_key(|i| i.expires_at)
-            .cloned()
+            .filter(|(_, i)| i.login.is_none() && i.expires_at > now)
+            .max_by_key(|(seq, _)| *seq)
+            .map(|(_, i)| i.clone())
     }
 
     pub(crate) fn remove_interaction(&self, uid: &str) {
@@ -340,5 +347,64 @@ impl OidcStore {
             .logouts
             .remove(xsrf)
             .filter(|l| l.expires_at > now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn interaction(uid: &str, expires_at: OffsetDateTime) -> Interaction {
+        Interaction {
+            uid: uid.to_owned(),
+            request: AuthRequest {
+                client_id: "app".into(),
+                redirect_uri: "http://localhost/callback".into(),
+                scopes: vec!["openid".into()],
+                resource_scopes: Vec::new(),
+                prompt: Prompt::default(),
+                state: None,
+                nonce: None,
+                code_challenge: None,
+                resources: Vec::new(),
+                first_screen: FirstScreen::SignIn,
+                login_hint: None,
+            },
+            expires_at,
+            login: None,
+        }
+    }
+
+    #[test]
+    fn the_newest_pending_interaction_is_the_last_started_even_with_a_fixed_clock() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let expires_at = now + time::Duration::hours(1);
+        let store = OidcStore::default();
+        // With a fixed clock every interaction expires at the same instant: only the order in
+        // which they were started tells them apart (a HashMap's order is random).
+        let uids: Vec<String> = (0..16).map(|i| format!("uid-{i}")).collect();
+        for uid in &uids {
+            store.put_interaction(interaction(uid, expires_at));
+        }
+        let newest = |store: &OidcStore| store.newest_pending_interaction(now).map(|i| i.uid);
+        assert_eq!(newest(&store).as_deref(), Some("uid-15"));
+        assert!(store.finish_interaction("uid-15", "account", now));
+        assert_eq!(
+            newest(&store).as_deref(),
+            Some("uid-14"),
+            "signed-in ones are skipped"
+        );
+        store.remove_interaction("uid-14");
+        assert_eq!(newest(&store).as_deref(), Some("uid-13"));
+        assert_eq!(
+            newest(&store).as_deref(),
+            Some("uid-13"),
+            "the same answer every time"
+        );
+        assert!(
+            store.newest_pending_interaction(expires_at).is_none(),
+            "all expired"
+        );
     }
 }

@@ -411,6 +411,28 @@ async fn an_interaction_expires_after_an_hour_of_mock_time() {
 }
 
 #[tokio::test]
+async fn the_test_only_login_picks_the_last_started_interaction_under_a_fixed_clock() {
+    // A fixed clock gives every interaction the same expiry: the order they were started in
+    // must decide, not a HashMap's.
+    let clock = mock_idp::Clock::fixed(time::macros::datetime!(2026-01-01 00:00 UTC));
+    let idp = Idp::start_with(MockIdp::builder().clock(clock)).await;
+    let first = idp.get(&idp.auth_url(&[("state", "first")]), &[]).await;
+    let second = idp.get(&idp.auth_url(&[("state", "second")]), &[]).await;
+    let (first, second) = (
+        first.cookie("_interaction").unwrap(),
+        second.cookie("_interaction").unwrap(),
+    );
+    assert_ne!(first, second);
+    let resume = idp.idp.test_only_login("alice@example.com").unwrap();
+    assert_eq!(resume, format!("{}/auth/{second}", idp.idp.issuer()));
+    let done = idp.get(&resume, &[("_interaction", &second)]).await;
+    assert_eq!(done.location_param("state").as_deref(), Some("second"));
+    // The first one is still waiting, and is now the newest pending one.
+    let resume = idp.idp.test_only_login("alice@example.com").unwrap();
+    assert_eq!(resume, format!("{}/auth/{first}", idp.idp.issuer()));
+}
+
+#[tokio::test]
 async fn the_test_only_login_explains_what_is_missing() {
     let idp = Idp::start().await;
     assert!(

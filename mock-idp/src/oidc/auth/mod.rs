@@ -160,7 +160,7 @@ pub(crate) async fn resume(
         );
         return RequestError::session_not_found().into_response();
     };
-    let Some((account_id, _)) = interaction.login.clone() else {
+    let Some(account_id) = interaction.login.clone() else {
         // Not signed in yet: back to the sign-in experience.
         return see_other(&first_screen(&interaction.request), &[]);
     };
