@@ -8,8 +8,9 @@
 //! - codes are 6 digits, valid 600 s, 10 failed tries, then `verification_code.exceed_max_try`;
 //! - a new send replaces the interaction's previous code for that email;
 //! - at most 10 sends per recipient per 600 s (`request.message_rate_limited`, 429);
-//! - verification checks run in Logto's order: unknown verification, superseded code, email
-//!   mismatch, expired, too many tries, wrong code;
+//! - verification checks run in Logto's order: unknown verification, superseded or already
+//!   consumed code (`verification_code.not_found`), email mismatch, expired, too many tries,
+//!   wrong code; a verified code is consumed, so verifying it again is `not_found`;
 //! - sign-in of an unknown email is `user.user_not_exist` (404: the pages offer to register);
 //!   registration of a known one is `user.email_already_in_use` (422);
 //! - registration creates the user at identification (201), with a Logto-shaped id;
@@ -284,7 +285,8 @@ pub(crate) fn verify(
             .iter_mut()
             .find(|v| v.id == verification_id)
             .ok_or_else(errors::verification_session_not_found)?;
-        if record.superseded {
+        // A superseded code is gone, and a verified one was consumed: Logto finds neither.
+        if record.superseded || record.verified {
             return Err(errors::code_not_found());
         }
         if !record.email.eq_ignore_ascii_case(email.trim()) {
