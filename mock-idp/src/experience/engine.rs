@@ -17,7 +17,8 @@
 //! - a send that Postmark refuses is `connector.general` and leaves nothing behind.
 //!
 //! The state is in memory behind a `std::sync::Mutex`, never held across the connector's
-//! `.await`.
+//! `.await`: a send reserves its place in the rate limit before the connector runs and gives
+//! it back if the connector fails.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -116,17 +117,27 @@ impl ExperienceStore {
         change(self.lock().entry(uid.to_owned()).or_default())
     }
 
-    /// Sends to `email` within the window, after dropping older ones.
-    fn recent_sends(&self, email: &str, now: OffsetDateTime) -> usize {
+    /// Reserves one of `email`'s sends in the window, under one lock so that concurrent sends
+    /// cannot exceed [`MAX_SENDS`]; false when the window is full. Older sends are dropped.
+    fn reserve_send(&self, email: &str, now: OffsetDateTime) -> bool {
         let mut sends = self.sends.lock().unwrap_or_else(PoisonError::into_inner);
         let list = sends.entry(email.to_owned()).or_default();
         list.retain(|at| *at > now - Duration::seconds(SEND_WINDOW));
-        list.len()
+        if list.len() >= MAX_SENDS {
+            return false;
+        }
+        list.push(now);
+        true
     }
 
-    fn record_send(&self, email: &str, at: OffsetDateTime) {
+    /// Gives back a send reserved at `at` that did not happen.
+    fn release_send(&self, email: &str, at: OffsetDateTime) {
         let mut sends = self.sends.lock().unwrap_or_else(PoisonError::into_inner);
-        sends.entry(email.to_owned()).or_default().push(at);
+        if let Some(list) = sends.get_mut(email)
+            && let Some(index) = list.iter().rposition(|t| *t == at)
+        {
+            list.remove(index);
+        }
     }
 }
 
@@ -216,15 +227,15 @@ pub(crate) async fn send_code(
         return Err(errors::invalid_input());
     }
     check_enabled(state, event)?;
-    let now = state.clock.now();
-    let key = email.to_ascii_lowercase();
-    if state.experience.recent_sends(&key, now) >= MAX_SENDS {
-        return Err(errors::rate_limited());
-    }
     let connector = state
         .connector
         .as_ref()
         .ok_or_else(|| errors::connector_not_found("email"))?;
+    let now = state.clock.now();
+    let key = email.to_ascii_lowercase();
+    if !state.experience.reserve_send(&key, now) {
+        return Err(errors::rate_limited());
+    }
     let code = state.rng.digits(6);
     let id = state.rng.id(21);
     let application = state
@@ -236,13 +247,13 @@ pub(crate) async fn send_code(
         object.insert("application".into(), application);
     }
     if let Err(error) = connector.send(&email, event.usage(), &model).await {
+        state.experience.release_send(&key, now);
         state.events.push(
             "verification_code.send_failed",
             json!({"uid": uid, "to": email, "error": error.code, "detail": error.data}),
         );
         return Err(error);
     }
-    state.experience.record_send(&key, now);
     state.experience.update(uid, |s| {
         for old in s
             .verifications
@@ -441,4 +452,33 @@ pub(crate) fn read(state: &IdpState, uid: &str) -> Result<Value, RequestError> {
         "profile": {},
         "verificationRecords": records,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_are_reserved_up_to_the_limit_and_a_failed_one_is_given_back() {
+        let store = ExperienceStore::default();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        for _ in 0..MAX_SENDS {
+            assert!(store.reserve_send("a@example.com", now));
+        }
+        assert!(
+            !store.reserve_send("a@example.com", now),
+            "the window is full"
+        );
+        assert!(store.reserve_send("b@example.com", now), "per recipient");
+        store.release_send("a@example.com", now);
+        assert!(
+            store.reserve_send("a@example.com", now),
+            "the failed send was given back"
+        );
+        let later = now + Duration::seconds(SEND_WINDOW + 1);
+        assert!(
+            store.reserve_send("a@example.com", later),
+            "the window moved on"
+        );
+    }
 }

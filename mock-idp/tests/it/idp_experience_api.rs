@@ -362,6 +362,24 @@ async fn ten_sends_per_recipient_per_ten_minutes() {
 }
 
 #[tokio::test]
+async fn concurrent_sends_never_exceed_the_limit() {
+    let idp = Idp::start().await;
+    let browser = begin(&idp, "SignIn").await;
+    let body = json!({"identifier": email("alice@example.com"), "interactionEvent": "SignIn"});
+    let answers = futures_util::future::join_all((0..15).map(|_| {
+        browser.api(
+            POST,
+            "/api/experience/verification/verification-code",
+            Some(body.clone()),
+        )
+    }))
+    .await;
+    let sent = answers.iter().filter(|a| a.status == 200).count();
+    let limited = answers.iter().filter(|a| a.status == 429).count();
+    assert_eq!((sent, limited), (10, 5), "{answers:?}");
+}
+
+#[tokio::test]
 async fn requests_without_an_interaction_or_with_bad_bodies() {
     let idp = Idp::start().await;
     let stranger = Browser::new(&idp);
