@@ -1,5 +1,8 @@
 // The 59-second resend countdown of the verification-code page, as Logto's UI shows it. The
-// server renders the seconds left (by the mock's clock); this only counts them down in place.
+// server renders the seconds left (by the mock's clock); this only counts them down in place,
+// in real seconds. The server decides: with a fixed clock (Clock::fixed) the mock's time stands
+// still until a test advances it, so when this countdown ends the resend can still be refused
+// ("Please wait … seconds"); advance the clock and reload to see the server's count.
 (() => {
   const countdown = document.getElementById("resend-countdown");
   const button = document.getElementById("resend");

@@ -8,15 +8,17 @@
 //! - codes are 6 digits, valid 600 s, 10 failed tries, then `verification_code.exceed_max_try`;
 //! - a new send replaces the interaction's previous code for that email;
 //! - at most 10 sends per recipient per 600 s (`request.message_rate_limited`, 429);
-//! - verification checks run in Logto's order: unknown verification, superseded code, email
-//!   mismatch, expired, too many tries, wrong code;
+//! - verification checks run in Logto's order: unknown verification, superseded or already
+//!   consumed code (`verification_code.not_found`), email mismatch, expired, too many tries,
+//!   wrong code; a verified code is consumed, so verifying it again is `not_found`;
 //! - sign-in of an unknown email is `user.user_not_exist` (404: the pages offer to register);
 //!   registration of a known one is `user.email_already_in_use` (422);
 //! - registration creates the user at identification (201), with a Logto-shaped id;
 //! - a send that Postmark refuses is `connector.general` and leaves nothing behind.
 //!
 //! The state is in memory behind a `std::sync::Mutex`, never held across the connector's
-//! `.await`.
+//! `.await`: a send reserves its place in the rate limit before the connector runs and gives
+//! it back if the connector fails.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -115,17 +117,27 @@ impl ExperienceStore {
         change(self.lock().entry(uid.to_owned()).or_default())
     }
 
-    /// Sends to `email` within the window, after dropping older ones.
-    fn recent_sends(&self, email: &str, now: OffsetDateTime) -> usize {
+    /// Reserves one of `email`'s sends in the window, under one lock so that concurrent sends
+    /// cannot exceed [`MAX_SENDS`]; false when the window is full. Older sends are dropped.
+    fn reserve_send(&self, email: &str, now: OffsetDateTime) -> bool {
         let mut sends = self.sends.lock().unwrap_or_else(PoisonError::into_inner);
         let list = sends.entry(email.to_owned()).or_default();
         list.retain(|at| *at > now - Duration::seconds(SEND_WINDOW));
-        list.len()
+        if list.len() >= MAX_SENDS {
+            return false;
+        }
+        list.push(now);
+        true
     }
 
-    fn record_send(&self, email: &str, at: OffsetDateTime) {
+    /// Gives back a send reserved at `at` that did not happen.
+    fn release_send(&self, email: &str, at: OffsetDateTime) {
         let mut sends = self.sends.lock().unwrap_or_else(PoisonError::into_inner);
-        sends.entry(email.to_owned()).or_default().push(at);
+        if let Some(list) = sends.get_mut(email)
+            && let Some(index) = list.iter().rposition(|t| *t == at)
+        {
+            list.remove(index);
+        }
     }
 }
 
@@ -215,15 +227,15 @@ pub(crate) async fn send_code(
         return Err(errors::invalid_input());
     }
     check_enabled(state, event)?;
-    let now = state.clock.now();
-    let key = email.to_ascii_lowercase();
-    if state.experience.recent_sends(&key, now) >= MAX_SENDS {
-        return Err(errors::rate_limited());
-    }
     let connector = state
         .connector
         .as_ref()
         .ok_or_else(|| errors::connector_not_found("email"))?;
+    let now = state.clock.now();
+    let key = email.to_ascii_lowercase();
+    if !state.experience.reserve_send(&key, now) {
+        return Err(errors::rate_limited());
+    }
     let code = state.rng.digits(6);
     let id = state.rng.id(21);
     let application = state
@@ -235,13 +247,13 @@ pub(crate) async fn send_code(
         object.insert("application".into(), application);
     }
     if let Err(error) = connector.send(&email, event.usage(), &model).await {
+        state.experience.release_send(&key, now);
         state.events.push(
             "verification_code.send_failed",
             json!({"uid": uid, "to": email, "error": error.code, "detail": error.data}),
         );
         return Err(error);
     }
-    state.experience.record_send(&key, now);
     state.experience.update(uid, |s| {
         for old in s
             .verifications
@@ -284,7 +296,8 @@ pub(crate) fn verify(
             .iter_mut()
             .find(|v| v.id == verification_id)
             .ok_or_else(errors::verification_session_not_found)?;
-        if record.superseded {
+        // A superseded code is gone, and a verified one was consumed: Logto finds neither.
+        if record.superseded || record.verified {
             return Err(errors::code_not_found());
         }
         if !record.email.eq_ignore_ascii_case(email.trim()) {
@@ -439,4 +452,33 @@ pub(crate) fn read(state: &IdpState, uid: &str) -> Result<Value, RequestError> {
         "profile": {},
         "verificationRecords": records,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_are_reserved_up_to_the_limit_and_a_failed_one_is_given_back() {
+        let store = ExperienceStore::default();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        for _ in 0..MAX_SENDS {
+            assert!(store.reserve_send("a@example.com", now));
+        }
+        assert!(
+            !store.reserve_send("a@example.com", now),
+            "the window is full"
+        );
+        assert!(store.reserve_send("b@example.com", now), "per recipient");
+        store.release_send("a@example.com", now);
+        assert!(
+            store.reserve_send("a@example.com", now),
+            "the failed send was given back"
+        );
+        let later = now + Duration::seconds(SEND_WINDOW + 1);
+        assert!(
+            store.reserve_send("a@example.com", later),
+            "the window moved on"
+        );
+    }
 }

@@ -8,6 +8,14 @@
 //! sign-in offers "Create a new one?" (`#create-account`); a known email at `/register`
 //! offers to sign in instead (`#sign-in-instead`). The resend link counts down 59 s by the
 //! mock's clock, as Logto's UI does; the API has only the send rate limit.
+//!
+//! The countdown has two halves. The server renders the seconds left by the injected clock and
+//! refuses an early resend by it; `experience.js` then counts the rendered number down in real
+//! seconds. With the system clock the two agree. With [`Clock::fixed`](crate::Clock::fixed)
+//! they do not: the page's countdown runs out after 59 real seconds while the server's clock
+//! stands still, so a resend then is refused ("Please wait … seconds") until the test calls
+//! `clock().advance(…)`; after an advance, a reload shows the server's count. Tests that drive
+//! the resend go by the server (advance the clock, then post or reload), not by the script.
 
 use askama::Template;
 use axum::body::Bytes;

@@ -279,6 +279,31 @@ async fn a_new_send_invalidates_the_previous_code() {
 }
 
 #[tokio::test]
+async fn a_verified_code_is_consumed_and_cannot_be_verified_again() {
+    let idp = Idp::start().await;
+    let browser = begin(&idp, "SignIn").await;
+    let (id, code) = send(&browser, "alice@example.com", "SignIn").await;
+    assert_eq!(
+        verify(&browser, "alice@example.com", &id, &code)
+            .await
+            .status,
+        200
+    );
+    let message = assert_logto_error(
+        &verify(&browser, "alice@example.com", &id, &code).await,
+        400,
+        "verification_code.not_found",
+    );
+    assert_eq!(
+        message,
+        "Verification code not found. Please send verification code first."
+    );
+    // The verification itself stands: the email is still identified and signs in.
+    assert_eq!(identify(&browser, &id).await.status, 204);
+    finish(&browser).await;
+}
+
+#[tokio::test]
 async fn other_verification_errors() {
     let idp = Idp::start().await;
     let browser = begin(&idp, "SignIn").await;
@@ -334,6 +359,24 @@ async fn ten_sends_per_recipient_per_ten_minutes() {
         )
         .await;
     assert_eq!(again.status, 200, "the window moved on");
+}
+
+#[tokio::test]
+async fn concurrent_sends_never_exceed_the_limit() {
+    let idp = Idp::start().await;
+    let browser = begin(&idp, "SignIn").await;
+    let body = json!({"identifier": email("alice@example.com"), "interactionEvent": "SignIn"});
+    let answers = futures_util::future::join_all((0..15).map(|_| {
+        browser.api(
+            POST,
+            "/api/experience/verification/verification-code",
+            Some(body.clone()),
+        )
+    }))
+    .await;
+    let sent = answers.iter().filter(|a| a.status == 200).count();
+    let limited = answers.iter().filter(|a| a.status == 429).count();
+    assert_eq!((sent, limited), (10, 5), "{answers:?}");
 }
 
 #[tokio::test]
