@@ -18,8 +18,9 @@
 //! - A tag is `{{` + at least one character that is not a brace + `}}` (or the triple form);
 //!   anything else is text.
 //!
-//! Against hostile templates and models, parsing limits nesting depth and rendering limits
-//! output size and total work ([`Limits`]), so nothing can crash or bloat the server.
+//! Against hostile templates and models, parsing limits nesting depth and how deep paths reach
+//! into the model, and reports at most [`MAX_ERRORS`] problems; rendering limits output size
+//! and total work ([`Limits`]). So nothing can crash or bloat the server.
 
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -30,7 +31,10 @@ use serde_json::Value;
 /// Bounds that keep a hostile template or model from exhausting the server.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Deepest nesting of sections and `each` blocks accepted by [`parse`].
+    /// Deepest nesting of sections and `each` blocks accepted by [`parse`], and the most levels
+    /// a path may reach into the model, counting the parts of the paths of the blocks around it
+    /// (`{{#a.b}}{{c}}` reaches three): both bound the recursion over what was parsed and over
+    /// the model suggested from it.
     pub max_depth: usize,
     /// Largest rendered output, in bytes (Postmark caps each body at 5 MB).
     pub max_output: usize,
@@ -153,7 +157,11 @@ impl std::fmt::Display for RenderError {
 
 impl std::error::Error for RenderError {}
 
-/// Parses `source`; every problem is reported, not just the first (as Mustachio does).
+/// Most problems [`parse`] reports for one template; the rest are counted, not described.
+pub const MAX_ERRORS: usize = 100;
+
+/// Parses `source`; every problem is reported, not just the first (as Mustachio does), up to
+/// [`MAX_ERRORS`] of them, in the order they appear.
 pub fn parse(source: &str, limits: &Limits) -> Result<Template, Vec<ParseError>> {
     Parser::new(source, limits).run()
 }
@@ -163,6 +171,8 @@ struct Open {
     kind: OpenKind,
     name: String,
     path: Path,
+    /// Levels this block's path reaches into the model, with the blocks around it.
+    reach: usize,
     at: usize,
     body: Vec<Node>,
 }
@@ -177,7 +187,11 @@ enum OpenKind {
 struct Parser<'a> {
     source: &'a str,
     limits: &'a Limits,
-    errors: Vec<ParseError>,
+    /// Byte offset and message of each problem found (at most [`MAX_ERRORS`] kept while
+    /// scanning); lines and columns are worked out once, at the end.
+    errors: Vec<(usize, String)>,
+    /// Problems found beyond [`MAX_ERRORS`].
+    dropped: usize,
     stack: Vec<Open>,
     root: Vec<Node>,
 }
@@ -188,6 +202,7 @@ impl<'a> Parser<'a> {
             source,
             limits,
             errors: Vec::new(),
+            dropped: 0,
             stack: Vec::new(),
             root: Vec::new(),
         }
@@ -225,11 +240,23 @@ impl<'a> Parser<'a> {
             );
         }
         if self.errors.is_empty() {
-            Ok(Template { nodes: self.root })
-        } else {
-            self.errors.sort_by_key(|e| (e.line, e.column));
-            Err(self.errors)
+            return Ok(Template { nodes: self.root });
         }
+        // Unclosed blocks were added last but sit earlier in the source: order by position
+        // (stable, so problems at one tag keep the order they were found in).
+        self.errors.sort_by_key(|(at, _)| *at);
+        self.dropped += self.errors.len().saturating_sub(MAX_ERRORS);
+        self.errors.truncate(MAX_ERRORS);
+        let mut errors = positions(self.source, self.errors);
+        if self.dropped > 0
+            && let Some(last) = errors.last_mut()
+        {
+            last.message.push_str(&format!(
+                " ({} more problems are not listed.)",
+                self.dropped
+            ));
+        }
+        Err(errors)
     }
 
     fn push(&mut self, node: Node) {
@@ -240,16 +267,32 @@ impl<'a> Parser<'a> {
     }
 
     fn error(&mut self, at: usize, message: String) {
-        let (line, column) = position(self.source, at);
-        self.errors.push(ParseError {
-            line,
-            column,
-            message,
-        });
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push((at, message));
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// Levels the innermost open block reaches into the model.
+    fn reach(&self) -> usize {
+        self.stack.last().map_or(0, |open| open.reach)
     }
 
     fn path(&mut self, at: usize, token: &str) -> Path {
         match parse_path(token) {
+            Some(path) if self.reach() + path.0.len() > self.limits.max_depth => {
+                let shown: String = token.chars().take(40).collect();
+                let more = if shown.len() < token.len() { "…" } else { "" };
+                self.error(
+                    at,
+                    format!(
+                        "The path '{shown}{more}' reaches more than {} levels into the model.",
+                        self.limits.max_depth
+                    ),
+                );
+                Path::default()
+            }
             Some(path) => path,
             None => {
                 self.error(
@@ -275,10 +318,12 @@ impl<'a> Parser<'a> {
             return;
         }
         let path = self.path(at, name);
+        let reach = self.reach() + path.0.len();
         self.stack.push(Open {
             kind,
             name: name.to_owned(),
             path,
+            reach,
             at,
             body: Vec::new(),
         });
@@ -450,12 +495,30 @@ fn parse_path(token: &str) -> Option<Path> {
     Some(Path(steps))
 }
 
-/// 1-based line and character of byte offset `at`.
-fn position(source: &str, at: usize) -> (usize, usize) {
-    let before = &source[..at.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
+/// Turns `(byte offset, message)` pairs, sorted by offset, into errors with their 1-based
+/// line and character, in one pass over `source`.
+fn positions(source: &str, errors: Vec<(usize, String)>) -> Vec<ParseError> {
+    let (mut offset, mut line, mut column) = (0, 1, 1);
+    errors
+        .into_iter()
+        .map(|(at, message)| {
+            let at = at.clamp(offset, source.len());
+            for c in source.get(offset..at).unwrap_or_default().chars() {
+                if c == '\n' {
+                    line += 1;
+                    column = 1;
+                } else {
+                    column += 1;
+                }
+            }
+            offset = at;
+            ParseError {
+                line,
+                column,
+                message,
+            }
+        })
+        .collect()
 }
 
 /// One scope while rendering: a value (maybe missing) and the scope it was reached from.
@@ -947,6 +1010,19 @@ mod tests {
     }
 
     #[test]
+    fn at_most_max_errors_are_described_and_the_rest_counted() {
+        let source = "{{bad path}}\n".repeat(MAX_ERRORS + 50);
+        let errors = parse(&source, &Limits::default()).unwrap_err();
+        assert_eq!(errors.len(), MAX_ERRORS);
+        let last = &errors[MAX_ERRORS - 1];
+        assert_eq!((last.line, last.column), (MAX_ERRORS, 1));
+        assert!(
+            last.message.ends_with("(50 more problems are not listed.)"),
+            "{last}"
+        );
+    }
+
+    #[test]
     fn rejects_invalid_paths() {
         let limits = Limits::default();
         for bad in [
@@ -1020,6 +1096,18 @@ mod tests {
         );
         let ok = "{{#a}}".repeat(64) + "x" + &"{{/a}}".repeat(64);
         assert!(parse(&ok, &limits).is_ok());
+
+        // Paths count with the blocks around them: 32 blocks of `a.b` plus `c` reach 65 levels.
+        let far = "{{#a.b}}".repeat(32) + "{{c}}" + &"{{/a.b}}".repeat(32);
+        let errors = parse(&far, &limits).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .message
+                .contains("'c' reaches more than 64 levels")
+        );
+        let near = "{{#a.b}}".repeat(32) + "x" + &"{{/a.b}}".repeat(32);
+        assert!(parse(&near, &limits).is_ok());
     }
 
     #[test]

@@ -381,3 +381,41 @@ impl crate::support::Reply {
         assert_eq!(self.status, 200, "{self:?}");
     }
 }
+
+#[tokio::test]
+async fn validating_paths_that_reach_too_deep_is_a_template_error_not_a_crash() {
+    let api = Api::start().await;
+    let validate = async |body: Value| {
+        api.call(Method::POST, "/templates/validate", Some(&body))
+            .await
+            .json()
+    };
+    let long = vec!["a"; 10_000].join(".");
+    let part = vec!["a"; 64].join(".");
+    // One path of 10,000 parts; 64 sections of 64 parts each (a suggested model 4,096 deep).
+    let result = validate(json!({
+        "Subject": format!("{{{{{long}}}}}"),
+        "TextBody": format!("{{{{#{part}}}}}").repeat(64) + "x" + &format!("{{{{/{part}}}}}").repeat(64),
+    }))
+    .await;
+    assert_eq!(result["AllContentIsValid"], false);
+    for part in ["Subject", "TextBody"] {
+        assert_eq!(result[part]["ContentIsValid"], false, "{part}");
+        let message = result[part]["ValidationErrors"][0]["Message"]
+            .as_str()
+            .unwrap();
+        assert!(message.contains("more than 64 levels"), "{part}: {message}");
+    }
+
+    // The deepest the limits allow, 8 sections of 8 parts, still answers with its model.
+    let part = vec!["a"; 8].join(".");
+    let deepest =
+        format!("{{{{#{part}}}}}").repeat(8) + "x" + &format!("{{{{/{part}}}}}").repeat(8);
+    let result = validate(json!({"TextBody": deepest})).await;
+    assert_eq!(result["AllContentIsValid"], true, "{result}");
+    let mut model = &result["SuggestedTemplateModel"];
+    for _ in 0..63 {
+        model = &model["a"];
+    }
+    assert!(model["a"].is_object(), "{result}");
+}
