@@ -394,6 +394,12 @@ impl From<TenantError> for std::io::Error {
     }
 }
 
+/// The longest refresh-token lifetime Logto accepts, days (`refreshTokenTtlInDays`: 1 to 730).
+const MAX_REFRESH_TOKEN_TTL_DAYS: u64 = 730;
+/// The longest ID or access token lifetime the mock accepts, seconds (ten years: far beyond any
+/// real setting, far below where an expiry stops being a date).
+const MAX_TOKEN_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
 impl Tenant {
     /// The fixture tenant (`fixtures/logto/tenant.json`).
     pub fn fixture() -> Result<Self, TenantError> {
@@ -470,7 +476,9 @@ impl Tenant {
         scopes
     }
 
-    /// Checks what the mock relies on: unique ids, secrets for confidential apps, keys.
+    /// Checks what the mock relies on: unique ids, secrets for confidential apps, token
+    /// lifetimes within bounds (refresh tokens 1 to 730 days, as Logto; ID and access tokens at
+    /// most ten years), keys.
     pub fn validate(&self) -> Result<(), TenantError> {
         let mut seen = std::collections::HashSet::new();
         for app in &self.applications {
@@ -484,6 +492,34 @@ impl Tenant {
                 return Err(TenantError(format!(
                     "the traditional web app {:?} needs a secret",
                     app.id
+                )));
+            }
+            let metadata = &app.custom_client_metadata;
+            if let Some(days) = metadata.refresh_token_ttl_in_days
+                && !(1..=MAX_REFRESH_TOKEN_TTL_DAYS).contains(&days)
+            {
+                return Err(TenantError(format!(
+                    "the application {:?} has refreshTokenTtlInDays {days}; Logto accepts 1 to \
+                     {MAX_REFRESH_TOKEN_TTL_DAYS}",
+                    app.id
+                )));
+            }
+            if let Some(secs) = metadata.id_token_ttl
+                && secs > MAX_TOKEN_TTL_SECS
+            {
+                return Err(TenantError(format!(
+                    "the application {:?} has idTokenTtl {secs}; at most {MAX_TOKEN_TTL_SECS} \
+                     seconds (ten years)",
+                    app.id
+                )));
+            }
+        }
+        for resource in &self.resources {
+            if resource.access_token_ttl > MAX_TOKEN_TTL_SECS {
+                return Err(TenantError(format!(
+                    "the API resource {:?} has accessTokenTtl {}; at most {MAX_TOKEN_TTL_SECS} \
+                     seconds (ten years)",
+                    resource.indicator, resource.access_token_ttl
                 )));
             }
         }
@@ -554,5 +590,37 @@ mod tests {
         let mut tenant = Tenant::fixture().unwrap();
         tenant.logto_configs.oidc_private_keys.clear();
         assert!(tenant.validate().is_err());
+    }
+
+    #[test]
+    fn absurd_token_lifetimes_are_refused_with_a_clear_error() {
+        let refused = |edit: &dyn Fn(&mut Tenant)| {
+            let mut tenant = Tenant::fixture().unwrap();
+            edit(&mut tenant);
+            tenant.validate().unwrap_err().0
+        };
+        let error = refused(&|t| {
+            t.applications[0]
+                .custom_client_metadata
+                .refresh_token_ttl_in_days = Some(u64::MAX);
+        });
+        assert!(error.contains("refreshTokenTtlInDays"), "{error}");
+        let error = refused(&|t| {
+            t.applications[0]
+                .custom_client_metadata
+                .refresh_token_ttl_in_days = Some(0);
+        });
+        assert!(error.contains("1 to 730"), "{error}");
+        let error =
+            refused(&|t| t.applications[0].custom_client_metadata.id_token_ttl = Some(u64::MAX));
+        assert!(error.contains("idTokenTtl"), "{error}");
+        let error = refused(&|t| t.resources[0].access_token_ttl = u64::MAX);
+        assert!(error.contains("accessTokenTtl"), "{error}");
+
+        let mut tenant = Tenant::fixture().unwrap();
+        let metadata = &mut tenant.applications[0].custom_client_metadata;
+        metadata.refresh_token_ttl_in_days = Some(730);
+        metadata.id_token_ttl = Some(MAX_TOKEN_TTL_SECS);
+        tenant.validate().unwrap();
     }
 }

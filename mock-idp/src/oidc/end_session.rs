@@ -16,12 +16,11 @@ use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::json;
 use sha2::Digest as _;
-use time::Duration;
 
 use super::error::OidcError;
 use super::params::Params;
 use super::store::Logout;
-use super::{IdpState, SESSION_COOKIE, cookie, set_cookie};
+use super::{IdpState, SESSION_COOKIE, cookie, set_cookie, ttl};
 
 /// What submits the form when JavaScript runs (allowed by its hash in the page's CSP).
 const SUBMIT: &str = "document.getElementById('op.logoutForm').submit();";
@@ -148,7 +147,7 @@ fn start(state: &IdpState, headers: &HeaderMap, params: &Params) -> Result<Respo
             session_id,
             post_logout_redirect_uri,
             state: params.get("state").map(str::to_owned),
-            expires_at: state.clock.now() + Duration::seconds(LOGOUT_TTL),
+            expires_at: ttl::after(state.clock.now(), LOGOUT_TTL),
         },
     );
     state

@@ -58,6 +58,12 @@ pub(crate) mod ttl {
     pub const SESSION: i64 = 14 * 24 * 3600;
     /// Refresh token: 14 days.
     pub const REFRESH_TOKEN: i64 = 14 * 24 * 3600;
+
+    /// `secs` seconds after `now`, saturating at the end of representable time instead of
+    /// panicking (lifetimes come from the tenant; the clock from the test).
+    pub fn after(now: time::OffsetDateTime, secs: i64) -> time::OffsetDateTime {
+        now.saturating_add(time::Duration::seconds(secs))
+    }
 }
 
 /// Everything the provider's handlers share.

@@ -1,7 +1,8 @@
 //! Helpers for the mock Logto's tests: a client that never follows redirects, and a sign-in
 //! flow through the test-only login.
 
-use mock_idp::{MockIdp, MockIdpBuilder};
+use mock_idp::tenant::{Application, ApplicationType};
+use mock_idp::{MockIdp, MockIdpBuilder, Tenant};
 use serde_json::Value;
 
 /// The sample app's registered redirect URI (fixture).
@@ -199,6 +200,17 @@ impl Idp {
         )
         .await
     }
+}
+
+/// The fixture's sample app (a traditional web app), to register variants of it with
+/// [`MockIdpBuilder::application`], without starting an IdP.
+pub fn fixture_app() -> Application {
+    Tenant::fixture()
+        .unwrap()
+        .applications
+        .into_iter()
+        .find(|a| a.app_type == ApplicationType::Traditional)
+        .unwrap()
 }
 
 pub fn encode(form: &[(&str, &str)]) -> String {

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::idp_support::{Idp, REDIRECT, VERIFIER, answer, encode, jwt_part};
+use mock_idp::MockIdp;
+
+use crate::idp_support::{Idp, REDIRECT, VERIFIER, answer, encode, fixture_app, jwt_part};
 
 #[tokio::test]
 async fn a_code_exchange_returns_logtos_token_response() {
@@ -476,4 +478,34 @@ async fn a_resource_gets_a_jwt_access_token_with_the_users_role_scopes() {
         ])
         .await;
     not_requested.assert_oidc_error(400, "invalid_target");
+}
+
+#[tokio::test]
+async fn a_tenant_with_an_absurd_token_lifetime_is_refused_at_start_not_at_the_first_token() {
+    let mut app = fixture_app();
+    app.custom_client_metadata.refresh_token_ttl_in_days = Some(u64::MAX);
+    let error = MockIdp::builder()
+        .application(app)
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    assert!(
+        error.to_string().contains("refreshTokenTtlInDays"),
+        "{error}"
+    );
+
+    // At the bounds, tokens are issued and their expiries are dates.
+    let mut app = fixture_app();
+    app.custom_client_metadata.refresh_token_ttl_in_days = Some(730);
+    app.custom_client_metadata.id_token_ttl = Some(10 * 365 * 24 * 3600);
+    let idp = Idp::start_with(MockIdp::builder().application(app)).await;
+    let code = idp.code("alice@example.com", &[]).await;
+    let response = idp.exchange(&code).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    let claims = jwt_part(response.json()["id_token"].as_str().unwrap(), 1);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        10 * 365 * 24 * 3600
+    );
 }

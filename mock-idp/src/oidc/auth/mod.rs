@@ -16,7 +16,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::error::OidcError;
 use super::params::Params;
@@ -123,7 +123,7 @@ fn start_interaction(state: &IdpState, request: AuthRequest, now: OffsetDateTime
     state.store.put_interaction(Interaction {
         uid: uid.clone(),
         request,
-        expires_at: now + Duration::seconds(ttl::INTERACTION),
+        expires_at: ttl::after(now, ttl::INTERACTION),
         login: None,
     });
     let cookie = set_cookie(state, INTERACTION_COOKIE, &uid, ttl::INTERACTION);
@@ -174,7 +174,7 @@ pub(crate) async fn resume(
         session_id.clone(),
         Session {
             account_id: account_id.clone(),
-            expires_at: now + Duration::seconds(ttl::SESSION),
+            expires_at: ttl::after(now, ttl::SESSION),
         },
     );
     state.events.push(
@@ -226,7 +226,7 @@ fn finish(
             resource_scopes: request.resource_scopes.clone(),
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
-            expires_at: now + Duration::seconds(ttl::CODE),
+            expires_at: ttl::after(now, ttl::CODE),
             consumed: false,
         },
     );

@@ -6,13 +6,12 @@
 //! invalid"; the exact reason goes to the event log.
 
 use serde_json::json;
-use time::Duration;
 
-use super::super::IdpState;
 use super::super::auth::checks::{check_pkce_format, pkce_matches};
 use super::super::error::OidcError;
 use super::super::params::Params;
 use super::super::store::RefreshToken;
+use super::super::{IdpState, ttl};
 use super::{TokenResponse, id_token, issue_refresh_token, refresh_ttl, server_error};
 use crate::tenant::Application;
 
@@ -113,7 +112,7 @@ pub(crate) fn exchange(
                 resources: record.resources.clone(),
                 resource_scopes: record.resource_scopes.clone(),
                 issued_at: now,
-                expires_at: now + Duration::seconds(refresh_ttl(client)),
+                expires_at: ttl::after(now, refresh_ttl(client)),
                 rotated: None,
             },
         )

@@ -116,9 +116,9 @@ pub(crate) fn id_token(
         payload.insert("nonce".into(), Value::String(nonce.to_owned()));
     }
     let iat = now.unix_timestamp();
-    let ttl = i64::try_from(client.id_token_ttl()).unwrap_or(3600);
+    let ttl = i64::try_from(client.id_token_ttl()).unwrap_or(i64::MAX);
     payload.insert("iat".into(), Value::from(iat));
-    payload.insert("exp".into(), Value::from(iat + ttl));
+    payload.insert("exp".into(), Value::from(iat.saturating_add(ttl)));
     payload.insert("aud".into(), Value::String(client.id.clone()));
     payload.insert("iss".into(), Value::String(state.issuer()));
     state
@@ -173,7 +173,7 @@ pub(crate) fn access_token(
             account_id: minting.account_id.to_owned(),
             scopes: minting.scopes.to_vec(),
             issued_at: now,
-            expires_at: now + time::Duration::seconds(ttl::ACCESS_TOKEN),
+            expires_at: ttl::after(now, ttl::ACCESS_TOKEN),
         },
     );
     Ok((token, ttl::ACCESS_TOKEN))
@@ -200,13 +200,13 @@ fn resource_access_token(
         .filter(|s| granted.contains(s))
         .map(String::as_str)
         .collect();
-    let ttl = i64::try_from(resource.access_token_ttl).unwrap_or(3600);
+    let ttl = i64::try_from(resource.access_token_ttl).unwrap_or(i64::MAX);
     let iat = now.unix_timestamp();
     let mut payload = Map::new();
     payload.insert("jti".into(), Value::String(state.nanoid(21)));
     payload.insert("sub".into(), Value::String(account_id.to_owned()));
     payload.insert("iat".into(), Value::from(iat));
-    payload.insert("exp".into(), Value::from(iat + ttl));
+    payload.insert("exp".into(), Value::from(iat.saturating_add(ttl)));
     if !scope.is_empty() {
         payload.insert("scope".into(), Value::String(scope.join(" ")));
     }
@@ -220,13 +220,15 @@ fn resource_access_token(
     Ok((token, ttl))
 }
 
-/// A client's refresh-token lifetime, seconds (Logto's default: 14 days).
+/// A client's refresh-token lifetime, seconds (Logto's default: 14 days; saturating, though
+/// [`Tenant::validate`](crate::Tenant::validate) bounds it).
 pub(crate) fn refresh_ttl(client: &Application) -> i64 {
     client
         .custom_client_metadata
         .refresh_token_ttl_in_days
-        .and_then(|days| i64::try_from(days * 24 * 3600).ok())
-        .unwrap_or(ttl::REFRESH_TOKEN)
+        .map_or(ttl::REFRESH_TOKEN, |days| {
+            i64::try_from(days.saturating_mul(24 * 3600)).unwrap_or(i64::MAX)
+        })
 }
 
 /// Stores a new refresh token and returns its value.

@@ -12,10 +12,10 @@
 use serde_json::json;
 use time::Duration;
 
-use super::super::IdpState;
 use super::super::error::OidcError;
 use super::super::params::Params;
 use super::super::store::RefreshToken;
+use super::super::{IdpState, ttl};
 use super::{TokenResponse, id_token, issue_refresh_token};
 use crate::tenant::Application;
 
@@ -79,7 +79,7 @@ pub(crate) fn exchange(
         Some(successor) => successor,
         None if rotates(client, &record, now) => {
             let expires_at = if client.is_confidential() {
-                now + Duration::seconds(super::refresh_ttl(client))
+                ttl::after(now, super::refresh_ttl(client))
             } else {
                 record.expires_at
             };
