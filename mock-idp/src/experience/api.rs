@@ -22,17 +22,10 @@ use serde_json::json;
 
 use super::engine::{self, Identified, InteractionEvent};
 use super::errors;
-use crate::oidc::{INTERACTION_COOKIE, IdpState, cookie};
+use crate::oidc::IdpState;
 use crate::request_error::RequestError;
 
 type Answer = Result<Response, RequestError>;
-
-/// The interaction of the request's `_interaction` cookie.
-fn uid(headers: &HeaderMap) -> Result<String, RequestError> {
-    cookie(headers, INTERACTION_COOKIE)
-        .filter(|c| !c.is_empty())
-        .ok_or_else(RequestError::session_not_found)
-}
 
 fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RequestError> {
     serde_json::from_slice(bytes).map_err(|_| errors::invalid_input())
@@ -97,9 +90,9 @@ pub(crate) async fn start(
     bytes: Bytes,
 ) -> Response {
     let answer = (|| {
-        let uid = uid(&headers)?;
+        let (uid, _) = engine::interaction_of(&state, &headers)?;
         let EventBody { interaction_event } = body(&bytes)?;
-        engine::start(&state, &uid, interaction_event)?;
+        engine::start(&state, &uid, interaction_event);
         Ok(StatusCode::NO_CONTENT.into_response())
     })();
     respond(&state, answer)
@@ -111,9 +104,9 @@ pub(crate) async fn switch_event(
     bytes: Bytes,
 ) -> Response {
     let answer = (|| {
-        let uid = uid(&headers)?;
+        let (uid, _) = engine::interaction_of(&state, &headers)?;
         let EventBody { interaction_event } = body(&bytes)?;
-        engine::switch_event(&state, &uid, interaction_event)?;
+        engine::switch_event(&state, &uid, interaction_event);
         Ok(StatusCode::NO_CONTENT.into_response())
     })();
     respond(&state, answer)
@@ -125,10 +118,11 @@ pub(crate) async fn send_code(
     bytes: Bytes,
 ) -> Response {
     let answer = async {
-        let uid = uid(&headers)?;
+        let (uid, interaction) = engine::interaction_of(&state, &headers)?;
         let request: SendBody = body(&bytes)?;
         let email = email_of(&request.identifier)?;
-        let id = engine::send_code(&state, &uid, email, request.interaction_event).await?;
+        let id =
+            engine::send_code(&state, &uid, &interaction, email, request.interaction_event).await?;
         Ok(Json(json!({ "verificationId": id })).into_response())
     }
     .await;
@@ -141,7 +135,7 @@ pub(crate) async fn verify(
     bytes: Bytes,
 ) -> Response {
     let answer = (|| {
-        let uid = uid(&headers)?;
+        let (uid, _) = engine::interaction_of(&state, &headers)?;
         let request: VerifyBody = body(&bytes)?;
         let email = email_of(&request.identifier)?;
         let id = engine::verify(&state, &uid, &request.verification_id, email, &request.code)?;
@@ -156,9 +150,9 @@ pub(crate) async fn identify(
     bytes: Bytes,
 ) -> Response {
     let answer = (|| {
-        let uid = uid(&headers)?;
+        let (uid, interaction) = engine::interaction_of(&state, &headers)?;
         let IdentifyBody { verification_id } = body(&bytes)?;
-        let status = match engine::identify(&state, &uid, &verification_id)? {
+        let status = match engine::identify(&state, &uid, &interaction, &verification_id)? {
             Identified::SignedIn => StatusCode::NO_CONTENT,
             Identified::Registered => StatusCode::CREATED,
         };
@@ -169,7 +163,7 @@ pub(crate) async fn identify(
 
 pub(crate) async fn submit(State(state): State<IdpState>, headers: HeaderMap) -> Response {
     let answer = (|| {
-        let uid = uid(&headers)?;
+        let (uid, _) = engine::interaction_of(&state, &headers)?;
         let redirect_to = engine::submit(&state, &uid)?;
         Ok(Json(json!({ "redirectTo": redirect_to })).into_response())
     })();
@@ -178,8 +172,8 @@ pub(crate) async fn submit(State(state): State<IdpState>, headers: HeaderMap) ->
 
 pub(crate) async fn interaction(State(state): State<IdpState>, headers: HeaderMap) -> Response {
     let answer = (|| {
-        let uid = uid(&headers)?;
-        Ok(Json(engine::read(&state, &uid)?).into_response())
+        let (uid, _) = engine::interaction_of(&state, &headers)?;
+        Ok(Json(engine::read(&state, &uid)).into_response())
     })();
     respond(&state, answer)
 }

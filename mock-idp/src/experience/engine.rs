@@ -1,8 +1,9 @@
 //! The interaction engine behind both faces of the sign-in experience (the JSON Experience API
 //! and the HTML pages), so they can never disagree.
 //!
-//! Each step is one function, keyed by the interaction uid (the `_interaction` cookie), in
-//! the order Logto's experience calls them: [`start`] (`PUT /api/experience`), [`send_code`],
+//! Each request starts at [`interaction_of`] (its `_interaction` cookie, live and not yet
+//! signed in); each step is one function, keyed by the uid found there, in the order Logto's
+//! experience calls them: [`start`] (`PUT /api/experience`), [`send_code`],
 //! [`verify`], [`identify`], [`switch_event`], [`submit`]. Logto's rules:
 //!
 //! - codes are 6 digits, valid 600 s, 10 failed tries, then `verification_code.exceed_max_try`;
@@ -27,9 +28,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
+use axum::http::HeaderMap;
+
 use super::errors;
 use crate::connector::postmark::UsageType;
-use crate::oidc::IdpState;
+use crate::oidc::store::Interaction;
+use crate::oidc::{INTERACTION_COOKIE, IdpState, cookie};
 use crate::request_error::RequestError;
 use crate::tenant::User;
 
@@ -141,25 +145,24 @@ impl ExperienceStore {
     }
 }
 
-/// The interaction `uid` must be live and not yet signed in.
-fn live_interaction(
+/// The request's interaction: the uid of its `_interaction` cookie and the interaction, which
+/// must be live and not yet signed in, else `session.not_found`. Both faces start every step
+/// here; the steps below take the uid (and interaction) it returned.
+pub(crate) fn interaction_of(
     state: &IdpState,
-    uid: &str,
-) -> Result<crate::oidc::store::Interaction, RequestError> {
-    state
-        .store
-        .interaction(uid, state.clock.now())
-        .filter(|i| i.login.is_none())
+    headers: &HeaderMap,
+) -> Result<(String, Interaction), RequestError> {
+    cookie(headers, INTERACTION_COOKIE)
+        .filter(|uid| !uid.is_empty())
+        .and_then(|uid| {
+            let interaction = state.store.interaction(&uid, state.clock.now())?;
+            interaction.login.is_none().then_some((uid, interaction))
+        })
         .ok_or_else(RequestError::session_not_found)
 }
 
 /// `PUT /api/experience`: starts (or restarts) the experience for `event`.
-pub(crate) fn start(
-    state: &IdpState,
-    uid: &str,
-    event: InteractionEvent,
-) -> Result<(), RequestError> {
-    live_interaction(state, uid)?;
+pub(crate) fn start(state: &IdpState, uid: &str, event: InteractionEvent) {
     state.experience.update(uid, |s| {
         *s = InteractionState {
             event: Some(event),
@@ -169,19 +172,12 @@ pub(crate) fn start(
     state
         .events
         .push("experience.started", json!({"uid": uid, "event": event}));
-    Ok(())
 }
 
 /// `PUT /api/experience/interaction-event`: switches between sign-in and registration,
 /// keeping the verifications already done.
-pub(crate) fn switch_event(
-    state: &IdpState,
-    uid: &str,
-    event: InteractionEvent,
-) -> Result<(), RequestError> {
-    live_interaction(state, uid)?;
+pub(crate) fn switch_event(state: &IdpState, uid: &str, event: InteractionEvent) {
     state.experience.update(uid, |s| s.event = Some(event));
-    Ok(())
 }
 
 /// Whether the tenant lets `event` go through an email code.
@@ -215,10 +211,10 @@ pub(crate) fn valid_email(value: &str) -> bool {
 pub(crate) async fn send_code(
     state: &IdpState,
     uid: &str,
+    interaction: &Interaction,
     email: &str,
     event: InteractionEvent,
 ) -> Result<String, RequestError> {
-    let interaction = live_interaction(state, uid)?;
     if state.experience.get(uid).event.is_none() {
         return Err(RequestError::session_not_found());
     }
@@ -288,7 +284,6 @@ pub(crate) fn verify(
     email: &str,
     code: &str,
 ) -> Result<String, RequestError> {
-    live_interaction(state, uid)?;
     let now = state.clock.now();
     let result = state.experience.update(uid, |s| {
         let record = s
@@ -338,9 +333,9 @@ pub(crate) enum Identified {
 pub(crate) fn identify(
     state: &IdpState,
     uid: &str,
+    interaction: &Interaction,
     verification_id: &str,
 ) -> Result<Identified, RequestError> {
-    let interaction = live_interaction(state, uid)?;
     let current = state.experience.get(uid);
     let event = current.event.ok_or_else(RequestError::session_not_found)?;
     let record = current
@@ -405,7 +400,6 @@ fn register(state: &IdpState, email: &str, client_id: &str) -> User {
 /// `POST /api/experience/submit`: the identified user signs in; returns where the browser goes
 /// next (`{issuer}/auth/{uid}`).
 pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<String, RequestError> {
-    live_interaction(state, uid)?;
     let user_id = state
         .experience
         .get(uid)
@@ -434,8 +428,7 @@ pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<String, RequestError
 }
 
 /// `GET /api/experience/interaction`: the interaction, sanitised (no codes).
-pub(crate) fn read(state: &IdpState, uid: &str) -> Result<Value, RequestError> {
-    live_interaction(state, uid)?;
+pub(crate) fn read(state: &IdpState, uid: &str) -> Value {
     let current = state.experience.get(uid);
     let records: Vec<Value> = current
         .verifications
@@ -446,12 +439,12 @@ pub(crate) fn read(state: &IdpState, uid: &str) -> Result<Value, RequestError> {
                    "identifier": {"type": "email", "value": v.email}, "verified": v.verified})
         })
         .collect();
-    Ok(json!({
+    json!({
         "interactionEvent": current.event,
         "userId": current.user_id,
         "profile": {},
         "verificationRecords": records,
-    }))
+    })
 }
 
 #[cfg(test)]

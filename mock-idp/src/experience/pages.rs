@@ -24,8 +24,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::engine::{self, Identified, InteractionEvent};
+use crate::oidc::IdpState;
 use crate::oidc::store::Interaction;
-use crate::oidc::{INTERACTION_COOKIE, IdpState, cookie};
 use crate::request_error::RequestError;
 
 const SCRIPT: &str = include_str!("../../assets/experience.js");
@@ -157,16 +157,6 @@ fn session_lost(state: &IdpState) -> Response {
     message_page(state, error.status, "Something went wrong", &error.message)
 }
 
-/// The live interaction of the `_interaction` cookie (pages show [`session_lost`] without).
-fn interaction(state: &IdpState, headers: &HeaderMap) -> Option<(String, Interaction)> {
-    let uid = cookie(headers, INTERACTION_COOKIE).filter(|c| !c.is_empty())?;
-    state
-        .store
-        .interaction(&uid, state.clock.now())
-        .filter(|i| i.login.is_none())
-        .map(|i| (uid, i))
-}
-
 fn app_name(state: &IdpState, interaction: &Interaction) -> String {
     state
         .tenant()
@@ -228,12 +218,12 @@ fn identifier_page(
 
 /// `GET /sign-in`, `/identifier-sign-in`, `/register`, `/identifier-register`.
 pub(crate) async fn first_screen(state: &IdpState, headers: &HeaderMap, mode: Mode) -> Response {
-    match interaction(state, headers) {
-        Some((_, interaction)) => {
+    match engine::interaction_of(state, headers) {
+        Ok((_, interaction)) => {
             let hint = interaction.request.login_hint.clone().unwrap_or_default();
             identifier_page(state, mode, &interaction, &hint, None)
         }
-        None => session_lost(state),
+        Err(_) => session_lost(state),
     }
 }
 
@@ -252,7 +242,7 @@ pub(crate) async fn submit_identifier(
     body: &[u8],
     mode: Mode,
 ) -> Response {
-    let Some((uid, interaction)) = interaction(state, headers) else {
+    let Ok((uid, interaction)) = engine::interaction_of(state, headers) else {
         return session_lost(state);
     };
     let email = form_value(body, "identifier");
@@ -265,11 +255,8 @@ pub(crate) async fn submit_identifier(
             Some("The email is invalid.".into()),
         );
     }
-    let sent = match engine::start(state, &uid, mode.event()) {
-        Ok(()) => engine::send_code(state, &uid, &email, mode.event()).await,
-        Err(error) => Err(error),
-    };
-    match sent {
+    engine::start(state, &uid, mode.event());
+    match engine::send_code(state, &uid, &interaction, &email, mode.event()).await {
         Ok(_) => see_other(&format!("{}/verification-code", mode.root())),
         Err(error) => identifier_page(state, mode, &interaction, &email, Some(error.message)),
     }
@@ -308,9 +295,9 @@ fn code_page(
 
 /// `GET /sign-in/verification-code`, `/register/verification-code`.
 pub(crate) async fn show_code(state: &IdpState, headers: &HeaderMap, mode: Mode) -> Response {
-    match interaction(state, headers) {
-        Some((uid, interaction)) => code_page(state, &uid, mode, &interaction, None, None),
-        None => session_lost(state),
+    match engine::interaction_of(state, headers) {
+        Ok((uid, interaction)) => code_page(state, &uid, mode, &interaction, None, None),
+        Err(_) => session_lost(state),
     }
 }
 
@@ -321,7 +308,7 @@ pub(crate) async fn submit_code(
     body: &[u8],
     mode: Mode,
 ) -> Response {
-    let Some((uid, interaction)) = interaction(state, headers) else {
+    let Ok((uid, interaction)) = engine::interaction_of(state, headers) else {
         return session_lost(state);
     };
     let Some(latest) = state.experience.get(&uid).latest().cloned() else {
@@ -331,7 +318,7 @@ pub(crate) async fn submit_code(
     if let Err(error) = engine::verify(state, &uid, &latest.id, &latest.email, &code) {
         return code_page(state, &uid, mode, &interaction, None, Some(error.message));
     }
-    match engine::identify(state, &uid, &latest.id) {
+    match engine::identify(state, &uid, &interaction, &latest.id) {
         Ok(_) => finish(state, &uid, mode, &interaction),
         Err(error) if error.code == "user.user_not_exist" => confirm_page(
             state,
@@ -395,7 +382,7 @@ fn finish(state: &IdpState, uid: &str, mode: Mode, interaction: &Interaction) ->
 /// `POST /sign-in/create-account` (after "No account found") and `/register/sign-in-instead`
 /// (after "already exists"): switch the event and finish with the email already verified.
 pub(crate) async fn switch_and_finish(state: &IdpState, headers: &HeaderMap, to: Mode) -> Response {
-    let Some((uid, interaction)) = interaction(state, headers) else {
+    let Ok((uid, interaction)) = engine::interaction_of(state, headers) else {
         return session_lost(state);
     };
     let from = match to {
@@ -405,9 +392,8 @@ pub(crate) async fn switch_and_finish(state: &IdpState, headers: &HeaderMap, to:
     let Some(latest) = state.experience.get(&uid).latest().cloned() else {
         return see_other(&root_href(from, &interaction));
     };
-    let identified = engine::switch_event(state, &uid, to.event())
-        .and_then(|()| engine::identify(state, &uid, &latest.id));
-    match identified {
+    engine::switch_event(state, &uid, to.event());
+    match engine::identify(state, &uid, &interaction, &latest.id) {
         Ok(Identified::SignedIn | Identified::Registered) => {
             finish(state, &uid, from, &interaction)
         }
@@ -417,7 +403,7 @@ pub(crate) async fn switch_and_finish(state: &IdpState, headers: &HeaderMap, to:
 
 /// `POST …/verification-code/resend`: a new code once the countdown is over.
 pub(crate) async fn resend(state: &IdpState, headers: &HeaderMap, mode: Mode) -> Response {
-    let Some((uid, interaction)) = interaction(state, headers) else {
+    let Ok((uid, interaction)) = engine::interaction_of(state, headers) else {
         return session_lost(state);
     };
     let current = state.experience.get(&uid);
@@ -430,7 +416,7 @@ pub(crate) async fn resend(state: &IdpState, headers: &HeaderMap, mode: Mode) ->
         return code_page(state, &uid, mode, &interaction, None, Some(message));
     }
     let event = current.event.unwrap_or(mode.event());
-    match engine::send_code(state, &uid, &latest.email, event).await {
+    match engine::send_code(state, &uid, &interaction, &latest.email, event).await {
         Ok(_) => code_page(
             state,
             &uid,
