@@ -74,11 +74,31 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Oi
         .map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let unescape = |part: &str| -> String {
-        form_urlencoded::parse(format!("x={part}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok(Some((unescape(id), unescape(secret))))
+    match (unescape(id), unescape(secret)) {
+        (Some(id), Some(secret)) => Ok(Some((id, secret))),
+        _ => Err(OidcError::invalid_request(
+            "client_id and client_secret in the authorization header are not properly encoded",
+        )),
+    }
+}
+
+/// Undoes `application/x-www-form-urlencoded` as node-oidc-provider does
+/// (`decodeURIComponent` after `+` → space): `None` for a `%` not followed by two hex digits
+/// or bytes that are not UTF-8.
+fn unescape(part: &str) -> Option<String> {
+    let bytes = part.as_bytes();
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
+    }
+    let spaced = part.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
 }

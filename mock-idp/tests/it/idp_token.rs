@@ -201,6 +201,24 @@ async fn client_authentication_errors() {
     answer(garbage)
         .await
         .assert_oidc_error(400, "invalid_request");
+
+    // RFC 6749 §2.3.1: id and secret are form-urlencoded inside the Basic header. Encoded in
+    // full they still authenticate (the made-up code is what fails); a stray `%` does not.
+    let escape = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let escaped = post(
+        form(&[]),
+        Some((&escape(&idp.client_id), &escape(&idp.secret))),
+    )
+    .await;
+    escaped.assert_oidc_error(400, "invalid_grant");
+    for (id, secret) in [("%zz", idp.secret.as_str()), (&idp.client_id, "50%")] {
+        let stray = post(form(&[]), Some((id, secret))).await;
+        assert_eq!(
+            stray.assert_oidc_error(400, "invalid_request"),
+            "client_id and client_secret in the authorization header are not properly encoded",
+            "{id}:{secret}"
+        );
+    }
 }
 
 #[tokio::test]
