@@ -93,7 +93,7 @@ pub(crate) fn read(value: Value, templated: bool) -> Result<Outgoing, ApiError> 
     let track_opens = fields.bool("TrackOpens")?;
     let track_links = fields.string("TrackLinks")?;
     let message_stream = fields.string("MessageStream")?;
-    let headers = headers(&mut fields)?;
+    let (headers, unnamed_header) = headers(&mut fields)?;
     let metadata = fields.take_object("Metadata")?;
     let attachments = attachments(&fields)?;
     let content = if templated {
@@ -127,6 +127,13 @@ pub(crate) fn read(value: Value, templated: bool) -> Result<Outgoing, ApiError> 
     if let Some(reply_to) = &reply_to {
         recipients("ReplyTo", reply_to)?;
     }
+    if unnamed_header {
+        return Err(ApiError::invalid_request("Every header needs a 'Name'."));
+    }
+    let attachments = attachments
+        .into_iter()
+        .map(Attachment::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
     if to.is_empty() {
         return Err(ApiError::invalid_request("Zero recipients specified"));
     }
@@ -196,10 +203,11 @@ fn recipients(field: &str, raw: &str) -> Result<Vec<Mailbox>, ApiError> {
         .map_err(|bad| ApiError::invalid_request(format!("Invalid '{field}' address: '{bad}'.")))
 }
 
-/// `Headers`: an array of `{Name, Value}`, kept as sent.
-fn headers(fields: &mut Fields) -> Result<Option<Value>, ApiError> {
+/// `Headers`: an array of `{Name, Value}`, kept as sent, and whether one lacks its `Name`
+/// (a 300, reported after every type check).
+fn headers(fields: &mut Fields) -> Result<(Option<Value>, bool), ApiError> {
     let Some(value) = fields.take("Headers") else {
-        return Ok(None);
+        return Ok((None, false));
     };
     let Value::Array(items) = &value else {
         return Err(ApiError::incompatible_json(format!(
@@ -207,17 +215,47 @@ fn headers(fields: &mut Fields) -> Result<Option<Value>, ApiError> {
             kind(&value)
         )));
     };
+    let mut unnamed = false;
     for item in items {
         let header = Fields::new(item.clone(), "each header")?;
-        if header.string("Name")?.is_none() {
-            return Err(ApiError::invalid_request("Every header needs a 'Name'."));
-        }
+        unnamed |= header.string("Name")?.is_none();
         header.string("Value")?;
     }
-    Ok(Some(value))
+    Ok((Some(value), unnamed))
 }
 
-fn attachments(fields: &Fields) -> Result<Vec<Attachment>, ApiError> {
+/// An attachment's fields, type-checked; whether the required ones are there is checked later.
+struct AttachmentFields {
+    name: Option<String>,
+    content: Option<String>,
+    content_type: Option<String>,
+    content_id: Option<String>,
+}
+
+impl TryFrom<AttachmentFields> for Attachment {
+    type Error = ApiError;
+
+    fn try_from(fields: AttachmentFields) -> Result<Self, ApiError> {
+        match fields {
+            AttachmentFields {
+                name: Some(name),
+                content: Some(content),
+                content_type: Some(content_type),
+                content_id,
+            } => Ok(Attachment {
+                name,
+                content_type,
+                content,
+                content_id,
+            }),
+            _ => Err(ApiError::invalid_request(
+                "Every attachment needs a 'Name', a 'Content' and a 'ContentType'.",
+            )),
+        }
+    }
+}
+
+fn attachments(fields: &Fields) -> Result<Vec<AttachmentFields>, ApiError> {
     let Some(items) = fields.array("Attachments")? else {
         return Ok(Vec::new());
     };
@@ -225,23 +263,12 @@ fn attachments(fields: &Fields) -> Result<Vec<Attachment>, ApiError> {
         .iter()
         .map(|item| {
             let attachment = Fields::new(item.clone(), "each attachment")?;
-            let (name, content, content_type) = (
-                attachment.string("Name")?,
-                attachment.string("Content")?,
-                attachment.string("ContentType")?,
-            );
-            let content_id = attachment.string("ContentID")?;
-            match (name, content, content_type) {
-                (Some(name), Some(content), Some(content_type)) => Ok(Attachment {
-                    name,
-                    content_type,
-                    content,
-                    content_id,
-                }),
-                _ => Err(ApiError::invalid_request(
-                    "Every attachment needs a 'Name', a 'Content' and a 'ContentType'.",
-                )),
-            }
+            Ok(AttachmentFields {
+                name: attachment.string("Name")?,
+                content: attachment.string("Content")?,
+                content_type: attachment.string("ContentType")?,
+                content_id: attachment.string("ContentID")?,
+            })
         })
         .collect()
 }
@@ -330,6 +357,23 @@ mod tests {
     fn wrong_types_win_over_invalid_content() {
         let (code, _) = error(json!({"From": "nope", "To": 1}), false);
         assert_eq!(code, 403);
+        // A header or attachment missing a field is a 300, but only once every type is right.
+        let base = json!({"From": "a@example.com", "To": "b@example.com", "TemplateModel": 1});
+        let mut unnamed = base.clone();
+        unnamed["Headers"] = json!([{"Value": "1"}]);
+        assert_eq!(error(unnamed.clone(), true).0, 403);
+        unnamed["TemplateModel"] = json!({});
+        unnamed["TemplateAlias"] = json!("welcome");
+        assert_eq!(
+            error(unnamed, true),
+            (300, "Every header needs a 'Name'.".into())
+        );
+        let mut unnamed = base;
+        unnamed["Attachments"] = json!([{"Content": "", "ContentType": "text/plain"}]);
+        assert_eq!(error(unnamed.clone(), true).0, 403);
+        unnamed["TemplateModel"] = json!({});
+        unnamed["TemplateAlias"] = json!("welcome");
+        assert_eq!(error(unnamed, true).0, 300);
     }
 
     #[test]
