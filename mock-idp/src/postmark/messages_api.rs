@@ -293,7 +293,13 @@ fn raw_source(email: &Email) -> String {
         .unwrap_or_default();
     let mut out = String::new();
     let mut header = |name: &str, value: &str| {
-        if !value.is_empty() {
+        // A field name is printable ASCII without ':' (RFC 5322 §3.6.8); a name sent in
+        // `Headers` could carry a line break and forge the lines after it, so it is cut to that.
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != ':')
+            .collect();
+        if !name.is_empty() && !value.is_empty() {
             out.push_str(&format!("{name}: {}\r\n", value.replace(['\r', '\n'], " ")));
         }
     };

@@ -267,6 +267,10 @@ async fn the_raw_source_encodes_non_ascii_headers_and_carries_attachments() {
     message["Subject"] = json!("Ünïcode subject");
     message["Attachments"] =
         json!([{"Name": "hello.txt", "Content": "aGVsbG8=", "ContentType": "text/plain"}]);
+    message["Headers"] = json!([
+        {"Name": "X-Forged\r\nBcc: victim@example.com", "Value": "1"},
+        {"Name": "\r\n", "Value": "dropped"},
+    ]);
     let id = api.send(&message).await["MessageID"]
         .as_str()
         .unwrap()
@@ -283,6 +287,12 @@ async fn the_raw_source_encodes_non_ascii_headers_and_carries_attachments() {
         "{raw}"
     );
     assert!(raw.contains("Content-Type: multipart/mixed"), "{raw}");
+    // A header name sent with a line break cannot add lines of its own.
+    assert!(
+        raw.contains("\r\nX-ForgedBccvictim@example.com: 1\r\n"),
+        "{raw}"
+    );
+    assert!(!raw.contains("\nBcc:") && !raw.contains("dropped"), "{raw}");
     assert!(raw.contains("Content-Disposition: attachment; filename=\"hello.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n"), "{raw}");
 }
 
