@@ -267,7 +267,8 @@ impl SendRequest<'_> {
             if let Content::Template { model: None, .. } = &outgoing.content {
                 return Err(no_template_model());
             }
-            return Ok(accepted(state, outgoing.to_raw, "Test job accepted"));
+            let now = state.clock.now();
+            return Ok(accepted(state, outgoing.to_raw, "Test job accepted", now));
         }
         let server = &*state.server;
         check_sender(server, &outgoing)?;
@@ -275,9 +276,10 @@ impl SendRequest<'_> {
         let rendered = render(state, &outgoing.content, &self.budget)?;
         let stream = check_stream(server, outgoing.message_stream.as_deref())?;
 
-        let result = accepted(state, outgoing.to_raw.clone(), "OK");
-        let request_headers = redacted(headers);
+        // One reading of the clock: the answer's SubmittedAt is the stored one.
         let submitted = state.clock.now();
+        let result = accepted(state, outgoing.to_raw.clone(), "OK", submitted);
+        let request_headers = redacted(headers);
         let message_id = result.message_id.clone();
         state.store.push(move |seq| {
             let code = extract_code(
@@ -327,11 +329,16 @@ fn render_limits(state: &PostmarkState) -> Limits {
         .limits()
 }
 
-/// The success answer; draws the MessageID from the seeded generator.
-fn accepted(state: &PostmarkState, to: String, message: &'static str) -> SendResult {
+/// The success answer, submitted at `now`; draws the MessageID from the seeded generator.
+fn accepted(
+    state: &PostmarkState,
+    to: String,
+    message: &'static str,
+    now: time::OffsetDateTime,
+) -> SendResult {
     SendResult {
         to,
-        submitted_at: wire::timestamp(state.clock.now()),
+        submitted_at: wire::timestamp(now),
         message_id: state.rng.uuid().to_string(),
         error_code: 0,
         message,
