@@ -399,7 +399,8 @@ impl MockIdpBuilder {
         let events = Events::new(clock.clone());
         let mut built = None;
         let mut parts = Some((tenant, keys, clock, rng, events, connector, inbox_url));
-        let handle = ServerHandle::start("idp", self.addr, |addr, shutdown| {
+        // The IdP has no long-running responses, so it needs no shutdown signal.
+        let handle = ServerHandle::start("idp", self.addr, |addr, _shutdown| {
             let Some((tenant, keys, clock, rng, events, connector, inbox_url)) = parts.take()
             else {
                 return Router::new();
@@ -416,7 +417,6 @@ impl MockIdpBuilder {
                 rng,
                 events,
                 origin,
-                shutdown,
             });
             built = Some(state.clone());
             oidc::router()

@@ -33,13 +33,6 @@ impl Shutdown {
         // An error means the sender is gone, which also means shutdown.
         let _ = self.0.wait_for(|down| *down).await;
     }
-
-    /// A signal that never fires, for routers served outside a [`ServerHandle`] (e.g. `oneshot`).
-    #[allow(dead_code)]
-    pub(crate) fn never() -> (watch::Sender<bool>, Self) {
-        let (tx, rx) = watch::channel(false);
-        (tx, Self(rx))
-    }
 }
 
 /// The running server; dropping it stops the server and frees the port.

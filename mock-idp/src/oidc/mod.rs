@@ -33,7 +33,6 @@ use crate::events::Events;
 use crate::experience::engine::ExperienceStore;
 use crate::keys::Keys;
 use crate::rng::SeededRng;
-use crate::server::Shutdown;
 use crate::tenant::Tenant;
 use error::OidcError;
 use store::OidcStore;
@@ -85,8 +84,6 @@ pub(crate) struct Inner {
     pub events: Events,
     /// The origin every URL is built from (`--public-url`, or the bound address).
     pub origin: String,
-    #[allow(dead_code)] // for long-running responses (none yet)
-    pub shutdown: Shutdown,
 }
 
 impl std::ops::Deref for IdpState {
