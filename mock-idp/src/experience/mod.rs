@@ -29,15 +29,9 @@ pub(crate) fn router() -> Router<IdpState> {
         .route("/api/experience/identification", post(api::identify))
         .route("/api/experience/submit", post(api::submit))
         .route("/sign-in", get(pages::sign_in).post(pages::sign_in_post))
-        .route(
-            "/identifier-sign-in",
-            get(pages::sign_in).post(pages::sign_in_post),
-        )
+        .route("/identifier-sign-in", get(pages::sign_in))
         .route("/register", get(pages::register).post(pages::register_post))
-        .route(
-            "/identifier-register",
-            get(pages::register).post(pages::register_post),
-        )
+        .route("/identifier-register", get(pages::register))
         .route(
             "/sign-in/verification-code",
             get(pages::sign_in_code).post(pages::sign_in_code_post),
