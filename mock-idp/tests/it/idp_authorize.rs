@@ -2,7 +2,7 @@
 
 use mock_idp::MockIdp;
 
-use crate::idp_support::{CHALLENGE, Idp, REDIRECT};
+use crate::idp_support::{Idp, REDIRECT, answer};
 
 /// Parameter overrides, the expected `error` and `error_description`.
 type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
@@ -465,6 +465,11 @@ async fn post_requests_are_accepted_too() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 303);
-    let _ = CHALLENGE;
+    let started = answer(response).await;
+    assert_eq!(started.status, 303, "{started:?}");
+    assert_eq!(
+        started.location.as_deref(),
+        Some(format!("/sign-in?app_id={}", idp.client_id).as_str())
+    );
+    assert!(started.cookie("_interaction").is_some(), "{started:?}");
 }

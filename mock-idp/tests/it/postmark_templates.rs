@@ -391,7 +391,7 @@ async fn validating_paths_that_reach_too_deep_is_a_template_error_not_a_crash() 
             .json()
     };
     let long = vec!["a"; 10_000].join(".");
-    let part = vec!["a"; 64].join(".");
+    let part = ["a"; 64].join(".");
     // One path of 10,000 parts; 64 sections of 64 parts each (a suggested model 4,096 deep).
     let result = validate(json!({
         "Subject": format!("{{{{{long}}}}}"),
@@ -408,7 +408,7 @@ async fn validating_paths_that_reach_too_deep_is_a_template_error_not_a_crash() 
     }
 
     // The deepest the limits allow, 8 sections of 8 parts, still answers with its model.
-    let part = vec!["a"; 8].join(".");
+    let part = ["a"; 8].join(".");
     let deepest =
         format!("{{{{#{part}}}}}").repeat(8) + "x" + &format!("{{{{/{part}}}}}").repeat(8);
     let result = validate(json!({"TextBody": deepest})).await;
