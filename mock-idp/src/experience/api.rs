@@ -23,6 +23,7 @@ use serde_json::json;
 use super::engine::{self, Identified, InteractionEvent};
 use super::errors;
 use crate::oidc::IdpState;
+use crate::oidc::store::Interaction;
 use crate::request_error::RequestError;
 
 type Answer = Result<Response, RequestError>;
@@ -84,18 +85,28 @@ fn respond(state: &IdpState, answer: Answer) -> Response {
     })
 }
 
+/// Runs `step` for the request's live interaction (else `session.not_found`) and answers
+/// what it returns, logging errors.
+fn run(
+    state: &IdpState,
+    headers: &HeaderMap,
+    step: impl FnOnce(&str, &Interaction) -> Answer,
+) -> Response {
+    let answer = engine::interaction_of(state, headers)
+        .and_then(|(uid, interaction)| step(&uid, &interaction));
+    respond(state, answer)
+}
+
 pub(crate) async fn start(
     State(state): State<IdpState>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let answer = (|| {
-        let (uid, _) = engine::interaction_of(&state, &headers)?;
+    run(&state, &headers, |uid, _| {
         let EventBody { interaction_event } = body(&bytes)?;
-        engine::start(&state, &uid, interaction_event);
+        engine::start(&state, uid, interaction_event);
         Ok(StatusCode::NO_CONTENT.into_response())
-    })();
-    respond(&state, answer)
+    })
 }
 
 pub(crate) async fn switch_event(
@@ -103,15 +114,14 @@ pub(crate) async fn switch_event(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let answer = (|| {
-        let (uid, _) = engine::interaction_of(&state, &headers)?;
+    run(&state, &headers, |uid, _| {
         let EventBody { interaction_event } = body(&bytes)?;
-        engine::switch_event(&state, &uid, interaction_event);
+        engine::switch_event(&state, uid, interaction_event);
         Ok(StatusCode::NO_CONTENT.into_response())
-    })();
-    respond(&state, answer)
+    })
 }
 
+/// The one asynchronous step (it calls the connector), so it cannot go through [`run`].
 pub(crate) async fn send_code(
     State(state): State<IdpState>,
     headers: HeaderMap,
@@ -134,14 +144,12 @@ pub(crate) async fn verify(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let answer = (|| {
-        let (uid, _) = engine::interaction_of(&state, &headers)?;
+    run(&state, &headers, |uid, _| {
         let request: VerifyBody = body(&bytes)?;
         let email = email_of(&request.identifier)?;
-        let id = engine::verify(&state, &uid, &request.verification_id, email, &request.code)?;
+        let id = engine::verify(&state, uid, &request.verification_id, email, &request.code)?;
         Ok(Json(json!({ "verificationId": id })).into_response())
-    })();
-    respond(&state, answer)
+    })
 }
 
 pub(crate) async fn identify(
@@ -149,31 +157,25 @@ pub(crate) async fn identify(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let answer = (|| {
-        let (uid, interaction) = engine::interaction_of(&state, &headers)?;
+    run(&state, &headers, |uid, interaction| {
         let IdentifyBody { verification_id } = body(&bytes)?;
-        let status = match engine::identify(&state, &uid, &interaction, &verification_id)? {
+        let status = match engine::identify(&state, uid, interaction, &verification_id)? {
             Identified::SignedIn => StatusCode::NO_CONTENT,
             Identified::Registered => StatusCode::CREATED,
         };
         Ok(status.into_response())
-    })();
-    respond(&state, answer)
+    })
 }
 
 pub(crate) async fn submit(State(state): State<IdpState>, headers: HeaderMap) -> Response {
-    let answer = (|| {
-        let (uid, _) = engine::interaction_of(&state, &headers)?;
-        let redirect_to = engine::submit(&state, &uid)?;
+    run(&state, &headers, |uid, _| {
+        let redirect_to = engine::submit(&state, uid)?;
         Ok(Json(json!({ "redirectTo": redirect_to })).into_response())
-    })();
-    respond(&state, answer)
+    })
 }
 
 pub(crate) async fn interaction(State(state): State<IdpState>, headers: HeaderMap) -> Response {
-    let answer = (|| {
-        let (uid, _) = engine::interaction_of(&state, &headers)?;
-        Ok(Json(engine::read(&state, &uid)).into_response())
-    })();
-    respond(&state, answer)
+    run(&state, &headers, |uid, _| {
+        Ok(Json(engine::read(&state, uid)).into_response())
+    })
 }
