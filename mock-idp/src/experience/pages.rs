@@ -134,6 +134,15 @@ fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> Response
     }
 }
 
+/// A form page answers 400 when it shows an error, as Logto's API would have.
+fn form_status(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}
+
 fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
@@ -208,12 +217,7 @@ fn identifier_page(
         inbox_url: state.inbox_url.as_deref(),
         error: error.clone(),
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    html(status, view.render())
+    html(form_status(&error), view.render())
 }
 
 /// `GET /sign-in`, `/identifier-sign-in`, `/register`, `/identifier-register`.
@@ -285,12 +289,7 @@ fn code_page(
         inbox_url: state.inbox_url.as_deref(),
         error: error.clone(),
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    html(status, view.render())
+    html(form_status(&error), view.render())
 }
 
 /// `GET /sign-in/verification-code`, `/register/verification-code`.
