@@ -4,7 +4,8 @@
 //! `POST {baseUrl}/email/withTemplate` with `X-Postmark-Server-Token`, `Accept` and
 //! `Content-Type: application/json` and a postmark.js `User-Agent`, and a body with exactly
 //! `{From, TemplateAlias, To, TemplateModel}`. The template is the one configured for the
-//! usage type (`SignIn`, `Register`, ...), else the `Generic` one. Real Logto hard-codes
+//! usage type (`SignIn`, `Register`, `ForgotPassword`, `Generic`; the config must name all
+//! four, as Logto's config guard requires, so there is nothing to fall back on). Real Logto hard-codes
 //! `https://api.postmarkapp.com`; here `baseUrl` in the connector config says where the
 //! (fake) Postmark is, over plain http.
 //!
@@ -25,13 +26,12 @@ const USER_AGENT: &str = "Postmark.JS - 4.0.7";
 /// How long a send may take. postmark.js waits 180 s; a test tool should fail sooner.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Logto's message template types (`TemplateType` in connector-kit).
+/// The message template types (`TemplateType` in connector-kit) the mock sends with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum UsageType {
     SignIn,
     Register,
     ForgotPassword,
-    Generic,
 }
 
 impl UsageType {
@@ -40,7 +40,6 @@ impl UsageType {
             Self::SignIn => "SignIn",
             Self::Register => "Register",
             Self::ForgotPassword => "ForgotPassword",
-            Self::Generic => "Generic",
         }
     }
 }
@@ -141,17 +140,13 @@ impl PostmarkConnector {
         Err(general(&message))
     }
 
-    /// The alias for `usage`, else the `Generic` one.
+    /// The alias configured for `usage` (the first, if several are).
     fn template_alias(&self, usage: UsageType) -> Result<&str, RequestError> {
-        let find = |name: &str| {
-            self.config
-                .templates
-                .iter()
-                .find(|t| t.usage_type == name)
-                .map(|t| t.template_alias.as_str())
-        };
-        find(usage.as_str())
-            .or_else(|| find(UsageType::Generic.as_str()))
+        self.config
+            .templates
+            .iter()
+            .find(|t| t.usage_type == usage.as_str())
+            .map(|t| t.template_alias.as_str())
             .ok_or_else(|| RequestError {
                 status: StatusCode::BAD_REQUEST,
                 code: "connector.template_not_found",
@@ -236,15 +231,14 @@ mod tests {
     }
 
     #[test]
-    fn usage_types_fall_back_to_generic() {
+    fn each_usage_type_sends_its_own_template() {
         let connector = PostmarkConnector::new(&config("http://x")).unwrap();
-        assert_eq!(
-            connector.template_alias(UsageType::Register).unwrap(),
-            "logto-register"
-        );
-        assert_eq!(
-            connector.template_alias(UsageType::SignIn).unwrap(),
-            "logto-sign-in"
-        );
+        for (usage, alias) in [
+            (UsageType::SignIn, "logto-sign-in"),
+            (UsageType::Register, "logto-register"),
+            (UsageType::ForgotPassword, "logto-forgot-password"),
+        ] {
+            assert_eq!(connector.template_alias(usage).unwrap(), alias, "{usage:?}");
+        }
     }
 }
