@@ -138,12 +138,18 @@ async fn flow(idp: &MockIdp, http: &reqwest::Client, email: &str) -> Result<Dura
         .send()
         .await
         .map_err(err)?;
+    if verified.status() != 303 {
+        return Err(format!("code: {}", verified.status()));
+    }
     let resume = http
         .get(location(&verified))
         .header("Cookie", &cookie)
         .send()
         .await
         .map_err(err)?;
+    if resume.status() != 303 {
+        return Err(format!("resume: {}", resume.status()));
+    }
     let auth_code = query_param(&location(&resume), "code").ok_or("no code for the app")?;
     let tokens: Value = http
         .post(idp.token_endpoint())
@@ -206,6 +212,10 @@ async fn flows(
 
 /// Measures everything and returns the table's rows.
 pub async fn measure(flow_count: usize) -> Vec<Row> {
+    assert!(
+        flow_count > 0,
+        "at least one flow to measure (FLOWS=0 measures nothing)"
+    );
     let mut rows = Vec::new();
 
     // Start-up: MockIdp::start() (IdP + fake Postmark) until the discovery document answers.
