@@ -72,6 +72,11 @@ impl Clock {
         self.now().unix_timestamp()
     }
 
+    /// The current instant in milliseconds since the Unix epoch, as Logto stores times.
+    pub fn unix_millis(&self) -> i64 {
+        unix_millis(self.now())
+    }
+
     /// Moves this clock and every clone of it forward by `by`. Always works, whatever the base;
     /// saturates at roughly 292 years of total offset.
     pub fn advance(&self, by: Duration) {
@@ -99,6 +104,11 @@ impl Default for Clock {
     fn default() -> Self {
         Self::system()
     }
+}
+
+/// `at` in milliseconds since the Unix epoch (Logto's `createdAt`, `lastSignInAt`, ...).
+pub(crate) fn unix_millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

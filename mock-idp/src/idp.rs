@@ -438,7 +438,7 @@ impl MockIdpBuilder {
     /// Builder additions on top of the tenant: users (ids from the seed, times from the
     /// clock), applications, the sample app's extra redirect URIs.
     fn apply(&self, tenant: &mut Tenant, rng: &SeededRng, clock: &Clock) {
-        let now_ms = i64::try_from(clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let now_ms = clock.unix_millis();
         for user in &self.users {
             let mut user = user.clone();
             if user.id.is_empty() {

@@ -379,7 +379,7 @@ pub(crate) fn identify(
 /// Creates a user as Logto does at registration: a 12-character `[0-9a-z]` id, the verified
 /// email as primary email, timestamps in epoch milliseconds.
 fn register(state: &IdpState, email: &str, client_id: &str) -> User {
-    let now_ms = i64::try_from(state.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let now_ms = state.clock.unix_millis();
     let mut user = User::email(email).id(state.rng.id(12));
     user.application_id = Some(client_id.to_owned());
     user.created_at = now_ms;
@@ -409,7 +409,7 @@ pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<String, RequestError
     if !state.store.finish_interaction(uid, &user_id, now) {
         return Err(RequestError::session_not_found());
     }
-    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let now_ms = crate::clock::unix_millis(now);
     if let Some(user) = state
         .tenant
         .write()
