@@ -82,13 +82,7 @@ pub(crate) async fn end_session_post(
 }
 
 fn respond(state: &IdpState, result: Result<Response, OidcError>) -> Response {
-    result.unwrap_or_else(|error| {
-        state.events.push(
-            "end_session.error",
-            json!({"error": error.error, "error_description": error.description, "detail": error.detail}),
-        );
-        error.into_response()
-    })
+    result.unwrap_or_else(|error| error.logged(&state.events, "end_session.error"))
 }
 
 fn start(state: &IdpState, headers: &HeaderMap, params: &Params) -> Result<Response, OidcError> {

@@ -28,6 +28,20 @@ pub struct OidcError {
 }
 
 impl OidcError {
+    /// Records the error as event `kind` (`{error, error_description, detail}`) and answers it:
+    /// how every OIDC endpoint ends a failed request.
+    pub(crate) fn logged(self, events: &crate::events::Events, kind: &str) -> Response {
+        events.push(
+            kind,
+            serde_json::json!({
+                "error": self.error,
+                "error_description": self.description,
+                "detail": self.detail,
+            }),
+        );
+        self.into_response()
+    }
+
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,

@@ -25,7 +25,7 @@ pub(crate) async fn introspection(
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(error) => error.into_response(),
+        Err(error) => error.logged(&state.events, "introspection.error"),
     }
 }
 

@@ -19,13 +19,7 @@ pub(crate) async fn revocation(
 ) -> Response {
     match revoke(&state, &headers, &body) {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(error) => {
-            state.events.push(
-                "revocation.error",
-                json!({"error": error.error, "detail": error.detail}),
-            );
-            error.into_response()
-        }
+        Err(error) => error.logged(&state.events, "revocation.error"),
     }
 }
 

@@ -9,7 +9,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::IdpState;
 use super::claims::{self, Audience};
@@ -34,13 +33,7 @@ pub(crate) async fn userinfo_post(
 }
 
 fn respond(state: &IdpState, result: Result<Response, OidcError>) -> Response {
-    result.unwrap_or_else(|error| {
-        state.events.push(
-            "userinfo.error",
-            json!({"error": error.error, "detail": error.detail}),
-        );
-        error.into_response()
-    })
+    result.unwrap_or_else(|error| error.logged(&state.events, "userinfo.error"))
 }
 
 fn userinfo(

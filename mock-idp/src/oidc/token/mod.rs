@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::claims::{self, Audience};
@@ -52,13 +52,7 @@ pub(crate) async fn token(
 ) -> Response {
     match handle(&state, &headers, &body) {
         Ok(response) => response.into_response(),
-        Err(error) => {
-            state.events.push(
-                "grant.error",
-                json!({"error": error.error, "error_description": error.description, "detail": error.detail}),
-            );
-            error.into_response()
-        }
+        Err(error) => error.logged(&state.events, "grant.error"),
     }
 }
 
