@@ -389,7 +389,12 @@ async fn a_resume_needs_its_interaction_cookie() {
             &[("_interaction", "nope")],
         )
         .await;
-    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.status, 400, "{unknown:?}");
+    assert_eq!(unknown.json()["code"], "session.not_found");
+    assert_eq!(
+        idp.last_event("authorization.error").data["detail"],
+        "interaction not found or expired"
+    );
 }
 
 #[tokio::test]
@@ -407,7 +412,12 @@ async fn an_interaction_expires_after_an_hour_of_mock_time() {
             &[("_interaction", &uid)],
         )
         .await;
-    assert_eq!(answer.status, 400);
+    assert_eq!(answer.status, 400, "{answer:?}");
+    assert_eq!(answer.json()["code"], "session.not_found");
+    assert_eq!(
+        idp.last_event("authorization.error").data["detail"],
+        "interaction not found or expired"
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use mock_idp::{MockIdp, SigningAlg};
 
-use crate::idp_support::{Idp, answer};
+use crate::idp_support::{Idp, answer, jwt_part};
 
 #[tokio::test]
 async fn discovery_lists_logtos_fields_for_this_instance() {
@@ -192,6 +192,12 @@ async fn a_builder_key_signs_and_the_fixture_keys_stay_published() {
         jwks["keys"][0]["alg"], "RS256",
         "the current key comes first"
     );
+    let code = idp.code("alice@example.com", &[]).await;
+    let tokens = idp.exchange(&code).await;
+    assert_eq!(tokens.status, 200, "{tokens:?}");
+    let header = jwt_part(tokens.json()["id_token"].as_str().unwrap(), 0);
+    assert_eq!(header["alg"], "RS256", "{header}");
+    assert_eq!(header["kid"], jwks["keys"][0]["kid"], "{header}");
 }
 
 #[tokio::test]

@@ -162,7 +162,10 @@ async fn an_unknown_email_at_sign_in_can_switch_to_registration() {
         .await;
     assert_eq!(switched.status, 204);
     assert_eq!(identify(&browser, &id).await.status, 201);
-    finish(&browser).await;
+    let claims = finish(&browser).await;
+    let carol = idp.idp.user("carol@example.com").expect("registered");
+    assert_eq!(claims["sub"], carol.id);
+    assert_eq!(claims["email"], "carol@example.com");
 }
 
 #[tokio::test]

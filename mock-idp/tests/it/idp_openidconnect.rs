@@ -139,7 +139,10 @@ async fn the_same_seed_and_clock_give_the_same_codes_and_tokens() {
             .build()
             .unwrap();
         let code = idp.code("alice@example.com", &[]).await;
-        let body = idp.exchange(&code).await.json();
+        let exchanged = idp.exchange(&code).await;
+        assert_eq!(exchanged.status, 200, "{exchanged:?}");
+        let body = exchanged.json();
+        assert!(body["id_token"].is_string(), "{body}");
         (code, body.to_string())
     }
     assert_eq!(

@@ -315,6 +315,9 @@ async fn html_and_script_in_the_email_field_are_escaped_on_every_page() {
         assert!(csp.contains("script-src 'self'"), "{csp}");
     }
     assert_has(&code_page, "o&#39;brien&#38;co@example.com");
+    for page in [&hinted, &invalid] {
+        assert_has(page, "&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;");
+    }
 }
 
 #[tokio::test]

@@ -100,6 +100,15 @@ async fn offline_access_survives_sign_out() {
         confirmed.location.as_deref(),
         Some(format!("{}/session/end/success", idp.idp.issuer()).as_str())
     );
+    let ended = idp
+        .idp
+        .events()
+        .into_iter()
+        .rev()
+        .find(|e| e.kind == "end_session.success")
+        .unwrap();
+    assert_eq!(ended.data["session_ended"], true, "{ended:?}");
+    assert_eq!(ended.data["grants_revoked"], 0, "{ended:?}");
     let success = browser.get(confirmed.location.as_deref().unwrap()).await;
     assert!(success.body.contains("You have successfully signed out."));
     let refreshed = idp
@@ -124,7 +133,20 @@ async fn the_id_token_hint_identifies_the_client() {
         "{}/session/end?id_token_hint={hint}&post_logout_redirect_uri={HOME}",
         idp.idp.issuer()
     );
-    assert_eq!(browser.get(&end).await.status, 200);
+    let page = browser.get(&end).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let xsrf = form_value(&page.body, "xsrf");
+    let confirmed = browser
+        .post_form(
+            &format!("{}/session/end/confirm", idp.idp.issuer()),
+            &[("xsrf", &xsrf), ("logout", "yes")],
+        )
+        .await;
+    assert_eq!(
+        confirmed.location.as_deref(),
+        Some(HOME),
+        "the hint's client registered the post-logout URI"
+    );
     let bad = browser
         .get(&format!(
             "{}/session/end?id_token_hint=a.b.c",

@@ -146,6 +146,16 @@ impl Idp {
         answer(request.send().await.unwrap()).await
     }
 
+    /// The newest event of `kind` (panics when there is none).
+    pub fn last_event(&self, kind: &str) -> mock_idp::Event {
+        self.idp
+            .events()
+            .into_iter()
+            .rev()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind} event"))
+    }
+
     /// Signs `email` in through the test-only login: `/oidc/auth`, login, resume. Returns the
     /// final redirect (with the code) and the session cookie.
     pub async fn sign_in(&self, email: &str, overrides: &[(&str, &str)]) -> (Answer, String) {

@@ -91,8 +91,12 @@ async fn no_id_token_without_openid() {
     let code = idp
         .code("alice@example.com", &[("scope", "profile"), ("nonce", "")])
         .await;
-    let body = idp.exchange(&code).await.json();
+    let exchanged = idp.exchange(&code).await;
+    assert_eq!(exchanged.status, 200, "{exchanged:?}");
+    let body = exchanged.json();
     assert!(body.get("id_token").is_none(), "{body}");
+    assert_eq!(body["scope"], "profile", "{body}");
+    assert!(body["access_token"].is_string(), "{body}");
 }
 
 #[tokio::test]
@@ -350,6 +354,10 @@ async fn a_wrong_or_missing_pkce_verifier_is_invalid_grant() {
     idp.exchange(&code)
         .await
         .assert_oidc_error(400, "invalid_grant");
+    assert_eq!(
+        idp.last_event("grant.error").data["detail"],
+        "PKCE verification failed"
+    );
 }
 
 #[tokio::test]
@@ -405,6 +413,10 @@ async fn the_redirect_uri_must_equal_the_one_of_the_authorization_request() {
         ])
         .await;
     response.assert_oidc_error(400, "invalid_grant");
+    assert_eq!(
+        idp.last_event("grant.error").data["detail"],
+        "authorization code redirect_uri mismatch"
+    );
     let missing = idp
         .token(&[
             ("grant_type", "authorization_code"),
@@ -420,8 +432,7 @@ async fn the_redirect_uri_must_equal_the_one_of_the_authorization_request() {
 
 #[tokio::test]
 async fn a_code_belongs_to_its_client() {
-    let idp = Idp::start().await;
-    let mut other = idp.idp.app();
+    let mut other = fixture_app();
     other.id = "other0000000000000000".into();
     other.secret = Some("other-secret".into());
     let idp2 = Idp::start_with(mock_idp::MockIdp::builder().application(other)).await;
@@ -443,7 +454,10 @@ async fn a_code_belongs_to_its_client() {
     )
     .await;
     response.assert_oidc_error(400, "invalid_grant");
-    drop(idp);
+    assert_eq!(
+        idp2.last_event("grant.error").data["detail"],
+        "client mismatch"
+    );
 }
 
 #[tokio::test]

@@ -310,6 +310,19 @@ async fn keys_match_in_any_case_and_blank_fields_are_absent() {
     body["TemplateId"] = Value::Null;
     body["Subject"] = Value::Null;
     api.post("/email/withTemplate", &body).await.assert_sent();
+    let mail = api
+        .postmark
+        .inbox()
+        .wait_for("bob@example.com")
+        .await
+        .unwrap();
+    assert_eq!(mail.template_alias(), Some("logto-sign-in"));
+    assert_eq!(mail.code(), Some("246802"));
+    assert!(
+        mail.subject().is_some_and(|s| s.contains("246802")),
+        "the template's subject, not the null: {:?}",
+        mail.subject()
+    );
 }
 
 #[tokio::test]

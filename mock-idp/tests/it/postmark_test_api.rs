@@ -106,7 +106,8 @@ async fn a_wait_answers_when_the_message_arrives() {
         "/_inbox/wait?to=alice@example.com&after={cursor}&timeout_ms=30000"
     ));
     let waiting = tokio::spawn(api.http.get(url).send());
-    // The wait is pending on the server; now the mail goes out.
+    // The mail goes out while the wait is (most likely) pending; either way the wait must
+    // answer with this message, the first after the cursor.
     api.send(&with_code("alice@example.com", "424242")).await;
     let response = waiting.await.unwrap().unwrap();
     assert_eq!(response.status(), 200);
@@ -128,6 +129,7 @@ async fn a_wait_never_returns_a_message_at_or_below_after() {
         .get("/_inbox/wait?to=alice@example.com&after=2&timeout_ms=150")
         .await;
     assert_eq!(reply.status, 408, "{reply:?}");
+    assert_eq!(reply.json()["Arrived"], json!([]), "nothing after #2");
 }
 
 #[tokio::test]
@@ -242,7 +244,8 @@ async fn dropping_the_fake_ends_open_streams_and_pending_waits() {
             .get(api.url("/_inbox/wait?to=a@example.com&timeout_ms=120000"))
             .send(),
     );
-    // Make sure the wait reached the server before the drop.
+    // A round trip, so the spawned wait has most likely reached the server before the drop;
+    // if it has not, it meets a closed port, which must end it just as promptly.
     api.send(&with_code("b@example.com", "000000")).await;
     let Api { postmark, http } = api;
     let dropping = tokio::task::spawn_blocking(move || drop(postmark));
@@ -250,7 +253,14 @@ async fn dropping_the_fake_ends_open_streams_and_pending_waits() {
     dropping.await.unwrap();
 
     match waited {
-        Ok(response) => assert_eq!(response.status(), 503, "a pending wait ends with 503"),
+        Ok(response) => {
+            assert_eq!(response.status(), 503, "a pending wait ends with 503");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(
+                body,
+                json!({"ErrorCode": 503, "Message": "The fake Postmark is shutting down."})
+            );
+        }
         Err(error) => assert!(error.is_request() || error.is_connect(), "{error}"),
     }
     let mut events = events;
