@@ -1,16 +1,21 @@
-//! The README's "sign in from a Rust test" example, kept compiling and passing.
+//! The README's Rust examples, run as tests. What lies between a `README begin` and a
+//! `README end` line here is what the README shows: `the_readme_shows_the_tested_examples`
+//! fails when the two drift apart (whitespace and end-of-line comments aside).
 
 use mock_idp::MockIdp;
 use reqwest::redirect::Policy;
 use serde_json::Value;
 
+use crate::idp_support::jwt_part;
+
 #[tokio::test]
 async fn readme_sign_in_example() -> Result<(), Box<dyn std::error::Error>> {
-    let idp = MockIdp::start().await?;
-    let app = idp.app();
-    let callback: &'static str = "http://localhost:3000/callback"; // the sample app's redirect URI
+    // README begin: ### In your tests
+    let idp = MockIdp::start().await?; // Logto + its fake Postmark, port 0
+    let app = idp.app(); // the registered sample app
+    let callback = "http://localhost:3000/callback";
     let browser = reqwest::Client::builder()
-        .cookie_store(true) // reqwest's "cookies" feature
+        .cookie_store(true)
         .redirect(Policy::custom(move |a| {
             if a.url().as_str().starts_with(callback) {
                 a.stop()
@@ -43,22 +48,56 @@ async fn readme_sign_in_example() -> Result<(), Box<dyn std::error::Error>> {
         .form(&[("code", code)])
         .send()
         .await?;
-    let location = url_query(back.headers()["location"].to_str()?, "code"); // callback?code=…&iss=…
+    let auth_code = url_query(back.headers()["location"].to_str()?, "code"); // callback?code=…
     let tokens: Value = browser
         .post(idp.token_endpoint())
         .basic_auth(&app.id, app.secret.as_ref())
         .form(&[
             ("grant_type", "authorization_code"),
-            ("code", location.as_str()),
+            ("code", auth_code.as_str()),
             ("redirect_uri", callback),
         ])
         .send()
         .await?
         .json()
         .await?;
-    assert!(tokens["id_token"].is_string());
+    // README end
+    let claims = jwt_part(tokens["id_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["aud"], app.id);
     Ok(())
 }
+
+// README begin: ## The fake Postmark in your tests
+use mock_idp::FakePostmark;
+
+#[tokio::test]
+async fn sends_the_sign_in_code() -> Result<(), Box<dyn std::error::Error>> {
+    // Arrange: a fake Postmark on a free port, with Logto's default templates.
+    let postmark = FakePostmark::start().await?;
+    let inbox = postmark.inbox();
+
+    // Act: your code sends through Postmark's API (here by hand).
+    reqwest::Client::new()
+        .post(format!("{}/email/withTemplate", postmark.base_url()))
+        .header("X-Postmark-Server-Token", postmark.server_token())
+        .json(&serde_json::json!({
+            "From": "noreply@example.com",
+            "To": "alice@example.com",
+            "TemplateAlias": "logto-sign-in",
+            "TemplateModel": {"code": "123456"},
+        }))
+        .send()
+        .await?
+        .error_for_status()?;
+
+    // Assert: the mail is there, rendered, with its code. No sleep anywhere.
+    let mail = inbox.wait_for("alice@example.com").await?;
+    assert_eq!(mail.code(), Some("123456"));
+    assert_eq!(mail.subject(), Some("123456 is your sign-in code"));
+    Ok(())
+}
+// README end
 
 /// One query parameter of a URL.
 fn url_query(url: &str, name: &str) -> String {
@@ -67,4 +106,56 @@ fn url_query(url: &str, name: &str) -> String {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
+}
+
+/// Code without whitespace, end-of-line comments (` // …`) and trailing commas, so that
+/// rustfmt's layout here and the README's compact one compare equal.
+fn normalized(code: &str) -> String {
+    let code: String = code
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with("//") {
+                ""
+            } else {
+                line.find(" //").map_or(line, |at| &line[..at])
+            }
+        })
+        .flat_map(str::chars)
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    code.replace(",]", "]")
+        .replace(",)", ")")
+        .replace(",}", "}")
+}
+
+/// The first ```rust block of the README after `heading`.
+fn readme_block<'a>(readme: &'a str, heading: &str) -> &'a str {
+    let after = &readme[readme.find(heading).expect(heading)..];
+    let start = after.find("```rust\n").expect("a rust block") + "```rust\n".len();
+    let length = after[start..].find("\n```").expect("its end");
+    &after[start..start + length]
+}
+
+#[test]
+fn the_readme_shows_the_tested_examples() {
+    let readme = include_str!("../../../README.md");
+    let source = include_str!("readme.rs");
+    // Built from pieces, so that these lines are no markers themselves.
+    let (begin, end) = (
+        concat!("// README ", "begin: "),
+        concat!("// README ", "end"),
+    );
+    let mut checked = 0;
+    for section in source.split(begin).skip(1) {
+        let (heading, rest) = section.split_once('\n').unwrap();
+        let tested = &rest[..rest.find(end).unwrap()];
+        let shown = readme_block(readme, heading);
+        assert_eq!(
+            normalized(shown),
+            normalized(tested),
+            "the README's example under {heading:?} is not the one tested here"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "both examples were compared");
 }
