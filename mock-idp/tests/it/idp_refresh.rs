@@ -132,15 +132,7 @@ async fn another_client_cannot_use_the_refresh_token() {
     )
     .await;
     response.assert_oidc_error(400, "invalid_grant");
-    let detail = idp
-        .idp
-        .events()
-        .into_iter()
-        .rev()
-        .find(|e| e.kind == "grant.error")
-        .unwrap()
-        .data["detail"]
-        .clone();
+    let detail = idp.last_event("grant.error").data["detail"].clone();
     assert_eq!(detail, "client mismatch");
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::idp_support::{Browser, Idp, REDIRECT};
+use crate::idp_support::{Answer, Browser, Idp, REDIRECT};
 
 const HOME: &str = "http://localhost:3000/";
 
@@ -19,6 +19,17 @@ fn form_value(page: &str, name: &str) -> String {
     let marker = format!(r#"name="{name}" value=""#);
     let start = page.find(&marker).unwrap() + marker.len();
     page[start..start + page[start..].find('"').unwrap()].to_owned()
+}
+
+/// Submits the confirm form of `page` (the end-session page), as its script or `#confirm` does.
+async fn confirm(idp: &Idp, browser: &Browser<'_>, page: &Answer) -> Answer {
+    let xsrf = form_value(&page.body, "xsrf");
+    browser
+        .post_form(
+            &format!("{}/session/end/confirm", idp.idp.issuer()),
+            &[("xsrf", &xsrf), ("logout", "yes")],
+        )
+        .await
 }
 
 #[tokio::test]
@@ -49,13 +60,7 @@ async fn signing_out_ends_the_session_and_returns_to_the_post_logout_uri() {
             .unwrap()
             .contains("script-src 'sha256-")
     );
-    let xsrf = form_value(&page.body, "xsrf");
-    let confirmed = browser
-        .post_form(
-            &format!("{}/session/end/confirm", idp.idp.issuer()),
-            &[("xsrf", &xsrf), ("logout", "yes")],
-        )
-        .await;
+    let confirmed = confirm(&idp, &browser, &page).await;
     assert_eq!(confirmed.status, 303);
     assert_eq!(
         confirmed.location.as_deref(),
@@ -89,24 +94,12 @@ async fn offline_access_survives_sign_out() {
     let page = browser
         .get(&format!("{}/session/end", idp.idp.issuer()))
         .await;
-    let xsrf = form_value(&page.body, "xsrf");
-    let confirmed = browser
-        .post_form(
-            &format!("{}/session/end/confirm", idp.idp.issuer()),
-            &[("xsrf", &xsrf), ("logout", "yes")],
-        )
-        .await;
+    let confirmed = confirm(&idp, &browser, &page).await;
     assert_eq!(
         confirmed.location.as_deref(),
         Some(format!("{}/session/end/success", idp.idp.issuer()).as_str())
     );
-    let ended = idp
-        .idp
-        .events()
-        .into_iter()
-        .rev()
-        .find(|e| e.kind == "end_session.success")
-        .unwrap();
+    let ended = idp.last_event("end_session.success");
     assert_eq!(ended.data["session_ended"], true, "{ended:?}");
     assert_eq!(ended.data["grants_revoked"], 0, "{ended:?}");
     let success = browser.get(confirmed.location.as_deref().unwrap()).await;
@@ -135,13 +128,7 @@ async fn the_id_token_hint_identifies_the_client() {
     );
     let page = browser.get(&end).await;
     assert_eq!(page.status, 200, "{page:?}");
-    let xsrf = form_value(&page.body, "xsrf");
-    let confirmed = browser
-        .post_form(
-            &format!("{}/session/end/confirm", idp.idp.issuer()),
-            &[("xsrf", &xsrf), ("logout", "yes")],
-        )
-        .await;
+    let confirmed = confirm(&idp, &browser, &page).await;
     assert_eq!(
         confirmed.location.as_deref(),
         Some(HOME),

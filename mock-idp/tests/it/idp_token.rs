@@ -304,13 +304,7 @@ async fn invalid_grants_say_only_grant_request_is_invalid() {
         "https://openid.sh/debug/invalid_grant"
     );
     assert_eq!(unknown.json()["message"], "Grant request is invalid.");
-    let last = idp
-        .idp
-        .events()
-        .into_iter()
-        .rev()
-        .find(|e| e.kind == "grant.error")
-        .unwrap();
+    let last = idp.last_event("grant.error");
     assert_eq!(
         last.data["detail"], "authorization code not found",
         "the reason is in the event log"
@@ -333,15 +327,7 @@ async fn a_wrong_or_missing_pkce_verifier_is_invalid_grant() {
         idp.token(&form)
             .await
             .assert_oidc_error(400, "invalid_grant");
-        let detail = idp
-            .idp
-            .events()
-            .into_iter()
-            .rev()
-            .find(|e| e.kind == "grant.error")
-            .unwrap()
-            .data["detail"]
-            .clone();
+        let detail = idp.last_event("grant.error").data["detail"].clone();
         assert_eq!(detail, "PKCE verification failed");
     }
     // A verifier for a code issued without a challenge fails too.
@@ -368,15 +354,7 @@ async fn a_code_expires_after_60_seconds_of_mock_time() {
     idp.exchange(&code)
         .await
         .assert_oidc_error(400, "invalid_grant");
-    let detail = idp
-        .idp
-        .events()
-        .into_iter()
-        .rev()
-        .find(|e| e.kind == "grant.error")
-        .unwrap()
-        .data["detail"]
-        .clone();
+    let detail = idp.last_event("grant.error").data["detail"].clone();
     assert_eq!(detail, "authorization code is expired");
 }
 
