@@ -1,6 +1,6 @@
 //! The sign-in experience's pages: server-rendered HTML forms that work without JavaScript,
 //! at Logto's routes, with the stable ids tests rely on (`#identifier`, `#code`, `#submit`,
-//! `#resend`, `#create-account`, errors in `[role=alert]`).
+//! `#resend`, `#create-account`, the offers in `#offer`, errors in `[role=alert]`).
 //!
 //! Every step calls the same [`engine`](super::engine) as the Experience API. The flow:
 //! `/sign-in` (email) → code sent → `/sign-in/verification-code` → verified → signed in → the

@@ -155,9 +155,10 @@ async fn an_unknown_email_is_offered_an_account() {
         .await;
     assert_eq!(offer.status, 200);
     assert_eq!(
-        offer.alert().as_deref(),
+        offer.offer().as_deref(),
         Some("No account found for frank@example.com. Create a new one?")
     );
+    assert_eq!(offer.alert(), None, "an offer, not an error");
     assert_has(&offer, r#"id="create-account""#);
     assert!(
         idp.idp.user("frank@example.com").is_none(),
@@ -182,9 +183,10 @@ async fn a_known_email_at_registration_is_offered_to_sign_in() {
         .post_form("/register/verification-code", &[("code", &code)])
         .await;
     assert_eq!(
-        offer.alert().as_deref(),
+        offer.offer().as_deref(),
         Some("An account with bob@example.com already exists. Continue to sign in.")
     );
+    assert_eq!(offer.alert(), None, "an offer, not an error");
     let back = browser
         .follow(browser.post_form("/register/sign-in-instead", &[]).await)
         .await;

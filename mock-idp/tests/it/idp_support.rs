@@ -371,9 +371,18 @@ impl<'a> Browser<'a> {
 }
 
 impl Answer {
-    /// The text of the first `[role=alert]` element, if any.
+    /// The text of the first `[role=alert]` element (an error), if any.
     pub fn alert(&self) -> Option<String> {
-        let start = self.body.find(r#"role="alert">"#)? + r#"role="alert">"#.len();
+        self.text_after(r#"role="alert">"#)
+    }
+
+    /// The text of `#offer` ("No account found …", "An account with … already exists …").
+    pub fn offer(&self) -> Option<String> {
+        self.text_after(r#"id="offer" role="status">"#)
+    }
+
+    fn text_after(&self, marker: &str) -> Option<String> {
+        let start = self.body.find(marker)? + marker.len();
         let end = self.body[start..].find('<')? + start;
         Some(self.body[start..end].to_owned())
     }

@@ -57,9 +57,10 @@ async fn an_unknown_email_at_sign_in_is_offered_an_account() {
         .await;
     assert_eq!(offer.status, 200, "{offer:?}");
     assert_eq!(
-        offer.alert().as_deref(),
+        offer.text_of("offer").as_deref(),
         Some("No account found for frank@example.com. Create a new one?")
     );
+    assert_eq!(offer.alert(), None, "an offer, not an error");
     assert!(offer.has(r#"id="create-account""#), "{offer:?}");
     assert!(
         stack.idp.user("frank@example.com").is_none(),
