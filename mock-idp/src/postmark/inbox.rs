@@ -413,32 +413,23 @@ impl WaitFor {
 
     async fn run(self) -> Result<Email, WaitError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut changes = self.inbox.store.subscribe();
-        loop {
-            changes.borrow_and_update();
-            let (after, found) = self.inbox.claim(&self.to, self.after);
-            if let Some(mail) = found {
-                return Ok(mail);
-            }
-            let stop = if self.inbox.store.is_closed() {
-                Some(WaitEnd::ShutDown)
-            } else {
-                match tokio::time::timeout_at(deadline, changes.changed()).await {
-                    Ok(Ok(())) => None,
-                    Ok(Err(_)) => Some(WaitEnd::ShutDown),
-                    Err(_) => Some(WaitEnd::TimedOut),
-                }
-            };
-            if let Some(end) = stop {
-                return Err(WaitError {
-                    to: self.to,
-                    after,
-                    timeout: self.timeout,
-                    end,
-                    arrived: self.inbox.store.since(after),
-                });
-            }
-        }
+        let mut after = 0;
+        let waited = self
+            .inbox
+            .store
+            .wait_until(deadline, || {
+                let (above, found) = self.inbox.claim(&self.to, self.after);
+                after = above;
+                found
+            })
+            .await;
+        waited.map_err(|end| WaitError {
+            arrived: self.inbox.store.since(after),
+            to: self.to,
+            after,
+            timeout: self.timeout,
+            end,
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
-use super::inbox::{Email, EmailData};
+use super::inbox::{Email, EmailData, WaitEnd};
 
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -129,5 +129,31 @@ impl Store {
     /// A receiver that sees a change after every push, clear and close.
     pub(crate) fn subscribe(&self) -> watch::Receiver<()> {
         self.changed.subscribe()
+    }
+
+    /// Calls `find` now and after every change until it finds something; an error once
+    /// `deadline` (real time) passes or the store closes. The one wait loop behind
+    /// [`Inbox::wait_for`](super::Inbox::wait_for) and `GET /_inbox/wait`. Subscribing before
+    /// the first look means a message stored in between is never missed.
+    pub(crate) async fn wait_until<T>(
+        &self,
+        deadline: tokio::time::Instant,
+        mut find: impl FnMut() -> Option<T>,
+    ) -> Result<T, WaitEnd> {
+        let mut changes = self.subscribe();
+        loop {
+            changes.borrow_and_update();
+            if let Some(found) = find() {
+                return Ok(found);
+            }
+            if self.is_closed() {
+                return Err(WaitEnd::ShutDown);
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(WaitEnd::ShutDown),
+                Err(_) => return Err(WaitEnd::TimedOut),
+            }
+        }
     }
 }

@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use super::PostmarkState;
 use super::error::ApiError;
 use super::faults::Fault;
-use super::inbox::{DEFAULT_WAIT_TIMEOUT, Email};
+use super::inbox::{DEFAULT_WAIT_TIMEOUT, Email, WaitEnd};
 use super::query::Params;
 use super::wire::{self, Fields};
 
@@ -111,40 +111,37 @@ pub(crate) async fn wait(
         None => DEFAULT_WAIT_TIMEOUT,
     };
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut changes = state.store.subscribe();
     let mut shutdown = state.shutdown.clone();
-    loop {
-        changes.borrow_and_update();
-        if let Some(email) = state.store.first_after(after, |m| m.is_addressed_to(&to)) {
-            return Ok(Json(email.to_json()).into_response());
+    let found = state.store.wait_until(deadline, || {
+        state.store.first_after(after, |m| m.is_addressed_to(&to))
+    });
+    let waited = tokio::select! {
+        waited = found => waited,
+        () = shutdown.wait() => Err(WaitEnd::ShutDown),
+    };
+    match waited {
+        Ok(email) => Ok(Json(email.to_json()).into_response()),
+        Err(WaitEnd::TimedOut) => {
+            let arrived = state.store.since(after);
+            let body = json!({
+                "ErrorCode": 408,
+                "Message": format!(
+                    "No message to {to} after #{after} within {} ms; {} other message(s) arrived.",
+                    timeout.as_millis(),
+                    arrived.len()
+                ),
+                "Arrived": emails(&arrived),
+            });
+            // RFC 9110: a 408 closes the connection (and tells clients not to retry on it).
+            let close = [(axum::http::header::CONNECTION, "close")];
+            Ok((StatusCode::REQUEST_TIMEOUT, close, Json(body)).into_response())
         }
-        tokio::select! {
-            changed = changes.changed() => {
-                if changed.is_err() { break; }
-            }
-            () = tokio::time::sleep_until(deadline) => {
-                let arrived = state.store.since(after);
-                let body = json!({
-                    "ErrorCode": 408,
-                    "Message": format!(
-                        "No message to {to} after #{after} within {} ms; {} other message(s) arrived.",
-                        timeout.as_millis(),
-                        arrived.len()
-                    ),
-                    "Arrived": emails(&arrived),
-                });
-                // RFC 9110: a 408 closes the connection (and tells clients not to retry on it).
-                let close = [(axum::http::header::CONNECTION, "close")];
-                return Ok((StatusCode::REQUEST_TIMEOUT, close, Json(body)).into_response());
-            }
-            () = shutdown.wait() => break,
-        }
+        Err(WaitEnd::ShutDown) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            503,
+            "The fake Postmark is shutting down.",
+        )),
     }
-    Err(ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        503,
-        "The fake Postmark is shutting down.",
-    ))
 }
 
 /// `GET /_inbox/faults`: what is still queued.
