@@ -93,7 +93,7 @@ pub(crate) async fn search(
     caller.require_server()?;
     let params = Params::parse(query.as_deref());
     let page = params.page(MAX_COUNT, query_error)?;
-    if page.count + page.offset > MAX_WINDOW {
+    if page.count.saturating_add(page.offset) > MAX_WINDOW {
         return Err(query_error(format!(
             "'count' plus 'offset' may be at most {MAX_WINDOW}."
         )));

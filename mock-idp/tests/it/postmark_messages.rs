@@ -69,6 +69,10 @@ async fn search_needs_count_and_offset() {
     api.get_authed("/messages/outbound?count=500&offset=9600")
         .await
         .assert_error(422, 700);
+    // An offset near u64::MAX must not overflow the window check.
+    api.get_authed("/messages/outbound?count=1&offset=18446744073709551615")
+        .await
+        .assert_error(422, 700);
     api.get_authed("/messages/outbound?count=1&offset=0&status=lost")
         .await
         .assert_error(422, 700);
