@@ -281,40 +281,39 @@ impl SendRequest<'_> {
         let result = accepted(state, outgoing.to_raw.clone(), "OK", submitted);
         let request_headers = redacted(headers);
         let message_id = result.message_id.clone();
-        state.store.push(move |seq| {
-            let code = extract_code(
-                rendered.model.as_ref(),
-                rendered.text_body.as_deref(),
-                rendered.subject.as_deref(),
-                rendered.html_body.as_deref(),
-            );
-            EmailData {
-                seq,
-                message_id,
-                submitted_at: wire::timestamp(submitted),
-                submitted,
-                from: outgoing.from_raw,
-                to: outgoing.to,
-                cc: outgoing.cc,
-                bcc: outgoing.bcc,
-                reply_to: outgoing.reply_to,
-                subject: rendered.subject,
-                html_body: rendered.html_body,
-                text_body: rendered.text_body,
-                tag: outgoing.tag,
-                metadata: outgoing.metadata,
-                headers: outgoing.headers,
-                message_stream: stream,
-                template_id: rendered.template_id,
-                template_alias: rendered.template_alias,
-                template_model: rendered.model,
-                track_opens: outgoing.track_opens,
-                track_links: outgoing.track_links,
-                attachments: outgoing.attachments,
-                request_headers,
-                code,
-                sent,
-            }
+        // Outside the store's lock: scanning a large HTML body for the code takes a while.
+        let code = extract_code(
+            rendered.model.as_ref(),
+            rendered.text_body.as_deref(),
+            rendered.subject.as_deref(),
+            rendered.html_body.as_deref(),
+        );
+        state.store.push(move |seq| EmailData {
+            seq,
+            message_id,
+            submitted_at: wire::timestamp(submitted),
+            submitted,
+            from: outgoing.from_raw,
+            to: outgoing.to,
+            cc: outgoing.cc,
+            bcc: outgoing.bcc,
+            reply_to: outgoing.reply_to,
+            subject: rendered.subject,
+            html_body: rendered.html_body,
+            text_body: rendered.text_body,
+            tag: outgoing.tag,
+            metadata: outgoing.metadata,
+            headers: outgoing.headers,
+            message_stream: stream,
+            template_id: rendered.template_id,
+            template_alias: rendered.template_alias,
+            template_model: rendered.model,
+            track_opens: outgoing.track_opens,
+            track_links: outgoing.track_links,
+            attachments: outgoing.attachments,
+            request_headers,
+            code,
+            sent,
         });
         Ok(result)
     }
