@@ -71,10 +71,13 @@ impl Params {
     /// Rejects parameters given more than once (but those in `except`), in node-oidc-provider's
     /// words.
     pub(crate) fn reject_duplicates(&self, except: &[&str]) -> Result<(), OidcError> {
+        // Sets, not pairwise comparisons: the body comes before client authentication.
+        let mut seen = std::collections::HashSet::new();
+        let mut reported = std::collections::HashSet::new();
         let mut dupes: Vec<&str> = Vec::new();
-        for (i, (key, _)) in self.0.iter().enumerate() {
-            let repeated = self.0[..i].iter().any(|(k, _)| k == key);
-            if repeated && !except.contains(&key.as_str()) && !dupes.contains(&key.as_str()) {
+        for (key, _) in &self.0 {
+            let key = key.as_str();
+            if !seen.insert(key) && !except.contains(&key) && reported.insert(key) {
                 dupes.push(key);
             }
         }
