@@ -19,7 +19,6 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::RwLock;
 
-use axum::Router;
 use serde_json::json;
 
 use crate::clock::Clock;
@@ -279,7 +278,9 @@ impl MockIdpBuilder {
         self
     }
 
-    /// Adds a user (id drawn from the seed when empty).
+    /// Adds a user (id drawn from the seed when empty). A user with the email of a tenant
+    /// user replaces that user, keeping its id, so `User::email("alice@example.com")` with
+    /// another name changes the fixture's Alice.
     pub fn user(mut self, user: User) -> Self {
         self.users.push(user);
         self
@@ -397,14 +398,8 @@ impl MockIdpBuilder {
         let inbox_url = postmark.as_ref().map(FakePostmark::inbox_url);
         let public_url = self.public_url.map(|u| u.trim_end_matches('/').to_owned());
         let events = Events::new(clock.clone());
-        let mut built = None;
-        let mut parts = Some((tenant, keys, clock, rng, events, connector, inbox_url));
         // The IdP has no long-running responses, so it needs no shutdown signal.
-        let handle = ServerHandle::start("idp", self.addr, |addr, _shutdown| {
-            let Some((tenant, keys, clock, rng, events, connector, inbox_url)) = parts.take()
-            else {
-                return Router::new();
-            };
+        let (handle, state) = ServerHandle::start("idp", self.addr, |addr, _shutdown| {
             let origin = public_url.unwrap_or_else(|| format!("http://{addr}"));
             let state = IdpState::new(Inner {
                 tenant: RwLock::new(tenant),
@@ -418,14 +413,13 @@ impl MockIdpBuilder {
                 events,
                 origin,
             });
-            built = Some(state.clone());
-            oidc::router()
+            let router = oidc::router()
                 .merge(experience::router())
                 .fallback(oidc::invalid_route)
                 .method_not_allowed_fallback(oidc::invalid_route)
-                .with_state(state)
+                .with_state(state.clone());
+            (router, state)
         })?;
-        let state = built.ok_or_else(|| io::Error::other("the IdP router was never built"))?;
         tracing::info!(issuer = %state.issuer(), "mock Logto listening");
         Ok(MockIdp {
             state,
@@ -442,7 +436,12 @@ impl MockIdpBuilder {
         for user in &self.users {
             let mut user = user.clone();
             if user.id.is_empty() {
-                user.id = rng.id(12);
+                // A user with a tenant user's email takes that user's place (and id).
+                let existing = user
+                    .primary_email
+                    .as_deref()
+                    .and_then(|email| tenant.user_by_email(email));
+                user.id = existing.map_or_else(|| rng.id(12), |u| u.id.clone());
             }
             if user.created_at == 0 {
                 user.created_at = now_ms;

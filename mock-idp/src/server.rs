@@ -45,19 +45,20 @@ pub(crate) struct ServerHandle {
 
 impl ServerHandle {
     /// Binds `addr`, then serves the router built by `app` (which receives the bound address,
-    /// to build its URLs from, and the shutdown signal) on a new thread. Paths are matched without their trailing slashes, and absolute-form
-    /// request targets (`POST http://host/path`, as sent through an HTTP proxy) route like
-    /// plain paths.
-    pub(crate) fn start(
+    /// to build its URLs from, and the shutdown signal) on a new thread, and returns the handle
+    /// with what `app` returned beside the router (e.g. the router's state). Paths are matched
+    /// without their trailing slashes, and absolute-form request targets
+    /// (`POST http://host/path`, as sent through an HTTP proxy) route like plain paths.
+    pub(crate) fn start<T>(
         name: &str,
         addr: SocketAddr,
-        app: impl FnOnce(SocketAddr, Shutdown) -> Router,
-    ) -> io::Result<Self> {
+        app: impl FnOnce(SocketAddr, Shutdown) -> (Router, T),
+    ) -> io::Result<(Self, T)> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let router = app(addr, Shutdown(stopped.clone()));
+        let (router, built) = app(addr, Shutdown(stopped.clone()));
         // The runtime is built on the server thread: a runtime must never be dropped inside the
         // caller's async context, which would happen here if spawning failed.
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -65,11 +66,14 @@ impl ServerHandle {
             .name(format!("{name}-{}", addr.port()))
             .spawn(move || serve(listener, router, Shutdown(stopped), ready_tx))?;
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Self {
-                addr,
-                stop,
-                thread: Some(thread),
-            }),
+            Ok(Ok(())) => Ok((
+                Self {
+                    addr,
+                    stop,
+                    thread: Some(thread),
+                },
+                built,
+            )),
             Ok(Err(error)) => {
                 let _ = thread.join();
                 Err(error)

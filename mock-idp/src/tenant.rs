@@ -476,7 +476,7 @@ impl Tenant {
         scopes
     }
 
-    /// Checks what the mock relies on: unique ids, secrets for confidential apps, token
+    /// Checks what the mock relies on: unique ids and user emails, secrets for confidential apps, token
     /// lifetimes within bounds (refresh tokens 1 to 730 days, as Logto; ID and access tokens at
     /// most ten years), keys.
     pub fn validate(&self) -> Result<(), TenantError> {
@@ -527,6 +527,13 @@ impl Tenant {
         for user in self.users.iter().filter(|u| !u.id.is_empty()) {
             if !seen.insert(&user.id) {
                 return Err(TenantError(format!("two users have the id {:?}", user.id)));
+            }
+        }
+        // Sign-in finds a user by email, so two users with one email would hide one of them.
+        let mut emails = std::collections::HashSet::new();
+        for email in self.users.iter().filter_map(|u| u.primary_email.as_deref()) {
+            if !emails.insert(email.trim().to_ascii_lowercase()) {
+                return Err(TenantError(format!("two users have the email {email:?}")));
             }
         }
         if self.logto_configs.oidc_private_keys.is_empty() {
@@ -590,6 +597,16 @@ mod tests {
         let mut tenant = Tenant::fixture().unwrap();
         tenant.logto_configs.oidc_private_keys.clear();
         assert!(tenant.validate().is_err());
+    }
+
+    #[test]
+    fn two_users_with_one_email_are_refused() {
+        let mut tenant = Tenant::fixture().unwrap();
+        tenant
+            .users
+            .push(User::email(" ALICE@example.com").id("another0user"));
+        let error = tenant.validate().unwrap_err().0;
+        assert!(error.contains("two users have the email"), "{error}");
     }
 
     #[test]

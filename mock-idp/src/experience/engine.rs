@@ -126,7 +126,8 @@ impl ExperienceStore {
     fn reserve_send(&self, email: &str, now: OffsetDateTime) -> bool {
         let mut sends = self.sends.lock().unwrap_or_else(PoisonError::into_inner);
         let list = sends.entry(email.to_owned()).or_default();
-        list.retain(|at| *at > now - Duration::seconds(SEND_WINDOW));
+        let window_start = now.saturating_sub(Duration::seconds(SEND_WINDOW));
+        list.retain(|at| *at > window_start);
         if list.len() >= MAX_SENDS {
             return false;
         }
@@ -263,7 +264,7 @@ pub(crate) async fn send_code(
             email: email.clone(),
             code,
             sent_at: now,
-            expires_at: now + Duration::seconds(CODE_TTL),
+            expires_at: crate::oidc::ttl::after(now, CODE_TTL),
             tries: 0,
             verified: false,
             superseded: false,
@@ -361,7 +362,7 @@ pub(crate) fn identify(
             if state.tenant().sign_in_experience.sign_up.password {
                 return Err(errors::missing_profile(&["password"]));
             }
-            let user = register(state, &record.email, &interaction.request.client_id);
+            let user = register(state, &record.email, &interaction.request.client_id)?;
             (user.id, Identified::Registered)
         }
         (InteractionEvent::ForgotPassword, _) => return Err(errors::method_not_enabled()),
@@ -377,24 +378,26 @@ pub(crate) fn identify(
 }
 
 /// Creates a user as Logto does at registration: a 12-character `[0-9a-z]` id, the verified
-/// email as primary email, timestamps in epoch milliseconds.
-fn register(state: &IdpState, email: &str, client_id: &str) -> User {
+/// email as primary email, timestamps in epoch milliseconds. The email is checked again under
+/// the write lock, so two concurrent registrations cannot both create it.
+fn register(state: &IdpState, email: &str, client_id: &str) -> Result<User, RequestError> {
     let now_ms = state.clock.unix_millis();
     let mut user = User::email(email).id(state.rng.id(12));
     user.application_id = Some(client_id.to_owned());
     user.created_at = now_ms;
     user.updated_at = now_ms;
-    state
-        .tenant
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .users
-        .push(user.clone());
+    {
+        let mut tenant = state.tenant.write().unwrap_or_else(PoisonError::into_inner);
+        if tenant.user_by_email(email).is_some() {
+            return Err(errors::email_already_in_use());
+        }
+        tenant.users.push(user.clone());
+    }
     state.events.push(
         "user.created",
         json!({"account_id": user.id, "email": email}),
     );
-    user
+    Ok(user)
 }
 
 /// `POST /api/experience/submit`: the identified user signs in; returns where the browser goes

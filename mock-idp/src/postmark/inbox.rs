@@ -412,7 +412,11 @@ impl WaitFor {
     }
 
     async fn run(self) -> Result<Email, WaitError> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        // `.timeout(Duration::MAX)` means "as long as it takes": 30 years, not an overflow.
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(self.timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400));
         let mut after = 0;
         let waited = self
             .inbox

@@ -392,23 +392,18 @@ impl FakePostmarkBuilder {
         let rng = SeededRng::new(self.seed);
         let templates = Arc::new(RwLock::new(templates));
 
-        let shared = (server, templates, store.clone(), clock, rng);
-        let mut state_out = None;
-        let handle = ServerHandle::start("postmark", self.addr, |_, shutdown| {
-            let (server, templates, store, clock, rng) = shared;
+        let (handle, state) = ServerHandle::start("postmark", self.addr, |_, shutdown| {
             let state = PostmarkState {
                 server,
                 templates,
-                store,
+                store: store.clone(),
                 faults: Arc::default(),
                 clock,
                 rng,
                 shutdown,
             };
-            state_out = Some(state.clone());
-            router(state)
+            (router(state.clone()), state)
         })?;
-        let state = state_out.ok_or_else(|| io::Error::other("the router was never built"))?;
         let base_url = format!("http://{}", handle.addr());
         tracing::info!(%base_url, "fake Postmark listening");
         Ok(FakePostmark {

@@ -208,3 +208,24 @@ async fn dropping_the_idp_stops_it_and_its_fake_postmark() {
     std::net::TcpListener::bind(idp_addr).expect("the IdP port is free");
     std::net::TcpListener::bind(postmark_addr).expect("the fake Postmark port is free");
 }
+
+#[tokio::test]
+async fn a_builder_user_with_a_fixture_email_replaces_that_user() {
+    let fixture = MockIdp::start().await.unwrap();
+    let alice = fixture.user("alice@example.com").unwrap();
+    let idp = MockIdp::builder()
+        .user(mock_idp::User::email("alice@example.com").name("Alice Renamed"))
+        .start()
+        .await
+        .unwrap();
+    let renamed = idp.user("alice@example.com").unwrap();
+    assert_eq!(renamed.id, alice.id, "she keeps her id");
+    assert_eq!(renamed.name.as_deref(), Some("Alice Renamed"));
+    let alices = idp
+        .tenant()
+        .users
+        .iter()
+        .filter(|u| u.primary_email.as_deref() == Some("alice@example.com"))
+        .count();
+    assert_eq!(alices, 1);
+}

@@ -287,3 +287,19 @@ async fn dropping_the_fake_ends_pending_waits_and_frees_the_port() {
     assert_eq!(error.end, WaitEnd::ShutDown);
     std::net::TcpListener::bind(address).expect("the port is free once drop returns");
 }
+
+#[tokio::test]
+async fn an_endless_timeout_is_accepted() {
+    let api = Api::start().await;
+    api.post("/email", &with_code("alice@example.com", "121212"))
+        .await
+        .assert_sent();
+    let mail = api
+        .postmark
+        .inbox()
+        .wait_for("alice@example.com")
+        .timeout(Duration::MAX)
+        .await
+        .unwrap();
+    assert_eq!(mail.code(), Some("121212"));
+}
