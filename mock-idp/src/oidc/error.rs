@@ -155,6 +155,35 @@ impl OidcError {
         Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", description)
     }
 
+    /// A scope the grant does not cover (refresh with a wider `scope`).
+    pub(crate) fn invalid_scope(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
+    }
+
+    pub(crate) fn unsupported_token_type(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_token_type",
+            description,
+        )
+    }
+
+    /// node-oidc-provider's answer for an unknown route or method.
+    pub(crate) fn unknown_route(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "invalid_request", description)
+    }
+
+    /// Something that should not happen: the detail goes to the log, the client sees
+    /// `server_error`.
+    pub(crate) fn server_error(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "oops! something went wrong",
+        )
+        .detail(detail)
+    }
+
     pub(crate) fn login_required() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

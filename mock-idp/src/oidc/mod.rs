@@ -150,12 +150,11 @@ pub(crate) fn router() -> Router<IdpState> {
 
 /// node-oidc-provider's answer for an unknown route or method (404, `invalid_request`).
 pub(crate) async fn invalid_route(method: Method, uri: Uri) -> Response {
-    let mut error = OidcError::invalid_request(format!(
+    OidcError::unknown_route(format!(
         "unrecognized route or not allowed method ({method} on {})",
         uri.path()
-    ));
-    error.status = axum::http::StatusCode::NOT_FOUND;
-    error.into_response()
+    ))
+    .into_response()
 }
 
 /// The value of cookie `name` in the request.

@@ -28,10 +28,9 @@ fn revoke(state: &IdpState, headers: &HeaderMap, body: &[u8]) -> Result<(), Oidc
     let client = client_auth::authenticate(&state.tenant(), headers, &params)?;
     let presented = params.required("token")?;
     if looks_like_jwt(presented) {
-        let mut error =
-            OidcError::invalid_request("revocation of the presented token type is not supported");
-        error.error = "unsupported_token_type";
-        return Err(error);
+        return Err(OidcError::unsupported_token_type(
+            "revocation of the presented token type is not supported",
+        ));
     }
     let Some((grant_id, owner)) = state.store.token_owner(presented) else {
         return Ok(());

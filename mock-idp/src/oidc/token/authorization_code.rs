@@ -12,7 +12,7 @@ use super::super::error::OidcError;
 use super::super::params::Params;
 use super::super::store::RefreshToken;
 use super::super::{IdpState, ttl};
-use super::{TokenResponse, id_token, issue_refresh_token, refresh_ttl, server_error};
+use super::{TokenResponse, id_token, issue_refresh_token, refresh_ttl};
 use crate::tenant::Application;
 
 pub(crate) fn exchange(
@@ -47,7 +47,8 @@ pub(crate) fn exchange(
             return Err(OidcError::invalid_grant("PKCE verification failed"));
         }
     }
-    if record.consumed || !state.store.consume_code(code) {
+    // Atomic: of two concurrent exchanges of one code, only one consumes it.
+    if !state.store.consume_code(code) {
         state.store.revoke_grant(&record.grant_id);
         state.events.push(
             "grant.revoked",
@@ -123,9 +124,6 @@ pub(crate) fn exchange(
                "grant_id": record.grant_id, "scope": record.scopes.join(" "),
                "id_token": id_token.is_some(), "refresh_token": refresh_token.is_some()}),
     );
-    if id_token.is_none() && has("openid") {
-        return Err(server_error("no ID token".into()));
-    }
     Ok(TokenResponse {
         access_token,
         expires_in,

@@ -118,7 +118,7 @@ pub(crate) fn id_token(
     state
         .keys
         .sign(&payload, None)
-        .map_err(|e| server_error(format!("signing the ID token failed: {e}")))
+        .map_err(|e| OidcError::server_error(format!("signing the ID token failed: {e}")))
 }
 
 /// What an access token is minted from.
@@ -210,7 +210,7 @@ fn resource_access_token(
     let token = state
         .keys
         .sign(&payload, Some("at+jwt"))
-        .map_err(|e| server_error(format!("signing the access token failed: {e}")))?;
+        .map_err(|e| OidcError::server_error(format!("signing the access token failed: {e}")))?;
     Ok((token, ttl))
 }
 
@@ -230,13 +230,4 @@ pub(crate) fn issue_refresh_token(state: &IdpState, record: RefreshToken) -> Str
     let token = state.nanoid(43);
     state.store.put_refresh_token(token.clone(), record);
     token
-}
-
-/// Something that should not happen: the detail goes to the log, the client sees
-/// `server_error`.
-pub(crate) fn server_error(detail: String) -> OidcError {
-    let mut error = OidcError::invalid_request("oops! something went wrong").detail(detail);
-    error.error = "server_error";
-    error.status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
-    error
 }

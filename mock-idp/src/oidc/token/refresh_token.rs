@@ -125,9 +125,10 @@ fn narrowed_scopes(params: &Params, granted: &[String]) -> Result<Vec<String>, O
     let mut scopes = Vec::new();
     for scope in requested.split(' ').filter(|s| !s.is_empty()) {
         if !granted.iter().any(|g| g == scope) {
-            let mut error = OidcError::invalid_request("refresh token missing requested scope");
-            error.error = "invalid_scope";
-            return Err(error.detail(format!("{scope} was not granted")));
+            return Err(
+                OidcError::invalid_scope("refresh token missing requested scope")
+                    .detail(format!("{scope} was not granted")),
+            );
         }
         if !scopes.iter().any(|s| s == scope) {
             scopes.push(scope.to_owned());
