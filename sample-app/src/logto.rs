@@ -205,7 +205,8 @@ pub enum LogtoError {
     CodeExchange(String),
     /// Logto refused the refresh (the refresh token expired or was revoked): sign in again.
     Token(String),
-    /// Logto answered with a token the client cannot read.
+    /// Logto answered with something the client cannot read: neither tokens nor an OAuth
+    /// error (a 5xx, an HTML page), or a token of the wrong shape.
     UnexpectedToken(String),
     /// The ID token did not verify.
     IdToken(String),
@@ -794,7 +795,9 @@ fn jwt_payload(token: &str) -> Option<Value> {
 }
 
 /// A failed token request: [`LogtoError::Unreachable`] when the request did not get an
-/// answer, else `refused` with Logto's error (`invalid_grant: …`).
+/// answer, `refused` with Logto's error (`invalid_grant: …`) when Logto refused, and
+/// [`LogtoError::UnexpectedToken`] when the answer was neither tokens nor an OAuth error (a
+/// 5xx, an HTML page): that is Logto failing, which signing in again does not fix.
 fn token_error<RE, T>(
     error: openidconnect::RequestTokenError<RE, T>,
     refused: fn(String) -> LogtoError,
@@ -803,11 +806,11 @@ where
     RE: std::error::Error + 'static,
     T: openidconnect::ErrorResponse + 'static,
 {
+    use openidconnect::RequestTokenError as E;
     match &error {
-        openidconnect::RequestTokenError::Request(cause) => {
-            LogtoError::Unreachable(describe(cause))
-        }
-        _ => refused(describe(&error)),
+        E::Request(cause) => LogtoError::Unreachable(describe(cause)),
+        E::ServerResponse(_) => refused(describe(&error)),
+        E::Parse(..) | E::Other(_) => LogtoError::UnexpectedToken(describe(&error)),
     }
 }
 
@@ -974,6 +977,36 @@ mod tests {
         let config = LogtoConfig::new("https://tenant.logto.app", "app", None);
         let error = LogtoCore::new(config).map(|_| ()).unwrap_err();
         assert!(error.to_string().contains("--features tls"), "{error}");
+    }
+
+    #[test]
+    fn a_token_answer_that_is_no_oauth_error_is_logto_failing_not_a_refusal() {
+        type Failure = openidconnect::RequestTokenError<
+            std::io::Error,
+            openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+        >;
+        let other: Failure = openidconnect::RequestTokenError::Other("500 Bad Gateway".into());
+        assert!(matches!(
+            token_error(other, LogtoError::Token),
+            LogtoError::UnexpectedToken(_)
+        ));
+        let refused: Failure = openidconnect::RequestTokenError::ServerResponse(
+            openidconnect::StandardErrorResponse::new(
+                openidconnect::core::CoreErrorResponseType::InvalidGrant,
+                None,
+                None,
+            ),
+        );
+        assert!(matches!(
+            token_error(refused, LogtoError::Token),
+            LogtoError::Token(_)
+        ));
+        let unreachable: Failure =
+            openidconnect::RequestTokenError::Request(std::io::Error::other("refused"));
+        assert!(matches!(
+            token_error(unreachable, LogtoError::Token),
+            LogtoError::Unreachable(_)
+        ));
     }
 
     #[test]
