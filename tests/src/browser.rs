@@ -257,19 +257,24 @@ impl Drop for Driver {
             let group = nix::unistd::Pid::from_raw(pid);
             // The whole group: chromedriver and the Chromium processes it started.
             let _ = killpg(group, Signal::SIGTERM);
-            let _ = self.child.wait();
-            if let Some((mut watchdog, stdin)) = self.watchdog.take() {
-                drop(stdin);
-                let _ = watchdog.wait();
-            }
-            // Chromium's processes are not our children: watch them go, then insist.
+            // Chromium's processes are not our children, and chromedriver may ignore the
+            // signal: watch the whole group go, and insist once the grace period is over.
             let deadline = Instant::now() + EXIT_GRACE;
-            while !live_processes_in_group(self.child.id()).is_empty() {
+            loop {
+                let driver_gone = !matches!(self.child.try_wait(), Ok(None));
+                if driver_gone && live_processes_in_group(self.child.id()).is_empty() {
+                    break;
+                }
                 if Instant::now() >= deadline {
                     let _ = killpg(group, Signal::SIGKILL);
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = self.child.wait();
+            if let Some((mut watchdog, stdin)) = self.watchdog.take() {
+                drop(stdin);
+                let _ = watchdog.wait();
             }
             return;
         }
@@ -320,7 +325,9 @@ impl Browser {
         };
 
         let chrome = match (&config.chrome, local) {
-            (Some(path), _) if is_executable(path) => Some(path.clone()),
+            // A remote driver's machine has its own files: pass the path on as given.
+            (Some(path), false) => Some(path.clone()),
+            (Some(path), true) if is_executable(path) => Some(path.clone()),
             (Some(path), true) => {
                 return Err(BrowserError::NotFound(format!(
                     "no Chromium at {}",
@@ -333,7 +340,7 @@ impl Browser {
                         .into(),
                 ));
             }
-            (_, false) => None,
+            (None, false) => None,
         };
         let slot = SESSIONS
             .clone()
