@@ -148,6 +148,7 @@ pub fn wrong(code: &str) -> &'static str {
 #[derive(Debug)]
 pub struct Agent {
     http: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
 }
 
 impl Default for Agent {
@@ -159,12 +160,24 @@ impl Default for Agent {
 impl Agent {
     /// An agent with an empty cookie jar.
     pub fn new() -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client");
-        Self { http }
+        Self { http, jar }
+    }
+
+    /// The value of cookie `name` that this agent would send to `url`.
+    pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore as _;
+        let url = reqwest::Url::parse(url).ok()?;
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split("; ").find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| value.to_owned())
+        })
     }
 
     /// `GET url`.
@@ -174,16 +187,7 @@ impl Agent {
 
     /// `POST url` with a form.
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Page {
-        let mut body = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in form {
-            body.append_pair(key, value);
-        }
-        let request = self
-            .http
-            .post(url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body.finish());
-        Page::read(url, request.send().await).await
+        Page::read(url, self.http.post(url).form(form).send().await).await
     }
 
     /// `GET` the `Location` of a redirect (one hop).

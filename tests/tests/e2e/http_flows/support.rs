@@ -111,12 +111,15 @@ pub async fn through_logto(stack: &Stack, agent: &Agent, mut hop: Page, sent_sta
 /// a new session id), and the home page, "Authenticated". Returns the home page.
 pub async fn land_signed_in(stack: &Stack, agent: &Agent, hop: Page, sent_state: &str) -> Page {
     let hop = through_logto(stack, agent, hop, sent_state).await;
+    let before = agent.cookie(&stack.app_url("/"), sample_app::SESSION_COOKIE);
+    assert!(before.is_some(), "the sign-in started a session");
     let callback = agent.follow(&hop).await;
     assert_eq!(callback.status, 303, "{callback:?}");
     assert_eq!(callback.location(), stack.app_url("/"));
+    let after = callback.cookie(sample_app::SESSION_COOKIE);
     assert!(
-        callback.cookie(sample_app::SESSION_COOKIE).is_some(),
-        "the session id is renewed at sign-in: {callback:?}"
+        after.is_some() && after != before,
+        "the session id is renewed at sign-in: {before:?} then {callback:?}"
     );
 
     let home = agent.follow(&callback).await;
