@@ -24,10 +24,7 @@ pub(crate) async fn userinfo_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let form = crate::server::content_type(&headers) == "application/x-www-form-urlencoded";
     let params = form.then(|| Params::from_urlencoded(&body));
     respond(&state, userinfo(&state, &headers, params.as_ref()))
 }

@@ -287,7 +287,6 @@ pub struct FakePostmarkBuilder {
     sender_signatures: Vec<String>,
     suppressed: Vec<String>,
     templates: Vec<TemplateSource>,
-    limits: Limits,
 }
 
 impl Default for FakePostmarkBuilder {
@@ -300,7 +299,6 @@ impl Default for FakePostmarkBuilder {
             sender_signatures: Vec::new(),
             suppressed: Vec::new(),
             templates: Vec::new(),
-            limits: Limits::default(),
         }
     }
 }
@@ -380,7 +378,7 @@ impl FakePostmarkBuilder {
                 .map(|s| s.trim().to_ascii_lowercase())
                 .collect(),
         });
-        let mut templates = Templates::new(self.limits);
+        let mut templates = Templates::new(Limits::default());
         for source in fixture_templates()?.into_iter().chain(self.templates) {
             let name = source.name.clone();
             templates

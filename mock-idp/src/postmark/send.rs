@@ -121,22 +121,15 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = if state.faults.any() {
-        // Read first, so an injected 406 can name the recipients as Postmark does.
-        let bytes = wire::read_body(headers, body, endpoint.limit_mb()).await;
-        let recipients = || bytes.as_deref().map(recipients_in).unwrap_or_default();
-        if let Some(failure) = state.faults.take(recipients) {
-            return Err(failure);
-        }
-        Ok(bytes)
-    } else {
-        Err(body)
-    };
+    // Read first, so an injected 406 can name the recipients as Postmark does; a read error
+    // (413) waits until the Content-Type check, which Postmark makes first.
+    let bytes = wire::read_body(headers, body, endpoint.limit_mb()).await;
+    let recipients = || bytes.as_deref().map(recipients_in).unwrap_or_default();
+    if let Some(failure) = state.faults.take(recipients) {
+        return Err(failure);
+    }
     require_json(headers)?;
-    let bytes = match body {
-        Ok(read) => read?,
-        Err(body) => wire::read_body(headers, body, endpoint.limit_mb()).await?,
-    };
+    let bytes = bytes?;
     let value: Value = serde_json::from_slice(&bytes).map_err(ApiError::invalid_json)?;
 
     let request = SendRequest {
@@ -202,18 +195,8 @@ fn recipients_in(bytes: &[u8]) -> Vec<String> {
 
 /// Check 2: `Content-Type` must be JSON; `Accept` may be absent, but if present must allow JSON.
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let essence = |value: &str| {
-        value
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    };
-    let content_type_ok = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| essence(v) == "application/json");
+    let essence = crate::server::media_type;
+    let content_type_ok = crate::server::content_type(headers) == "application/json";
     let accept_ok = headers.get_all(header::ACCEPT).iter().all(|value| {
         value.to_str().is_ok_and(|v| {
             v.split(',').any(|range| {

@@ -68,15 +68,7 @@ fn handle(state: &IdpState, headers: &HeaderMap, body: &[u8]) -> Result<TokenRes
 }
 
 pub(crate) fn read_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OidcError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = crate::server::content_type(headers);
     let params = match content_type.as_str() {
         "application/x-www-form-urlencoded" => Params::from_urlencoded(body),
         "application/json" => Params::from_json(body)?,
