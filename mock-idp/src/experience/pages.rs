@@ -278,13 +278,12 @@ fn code_page(
     let Some(latest) = current.latest() else {
         return see_other(&root_href(mode, interaction));
     };
-    let elapsed = (state.clock.now() - latest.sent_at).whole_seconds();
     let view = CodePage {
         email: &latest.email,
         notice,
         action: format!("{}/verification-code", mode.root()),
         resend_action: format!("{}/verification-code/resend", mode.root()),
-        resend_in: (RESEND_AFTER - elapsed).clamp(0, RESEND_AFTER),
+        resend_in: resend_in(state, latest),
         back_href: root_href(mode, interaction),
         inbox_url: state.inbox_url.as_deref(),
         error: error.clone(),
@@ -400,6 +399,12 @@ pub(crate) async fn switch_and_finish(state: &IdpState, headers: &HeaderMap, to:
     }
 }
 
+/// Seconds until `latest` may be resent (0 once the countdown is over), by the mock's clock.
+fn resend_in(state: &IdpState, latest: &engine::CodeVerification) -> i64 {
+    let elapsed = (state.clock.now() - latest.sent_at).whole_seconds();
+    (RESEND_AFTER - elapsed).clamp(0, RESEND_AFTER)
+}
+
 /// `POST …/verification-code/resend`: a new code once the countdown is over.
 pub(crate) async fn resend(state: &IdpState, headers: &HeaderMap, mode: Mode) -> Response {
     let Ok((uid, interaction)) = engine::interaction_of(state, headers) else {
@@ -409,7 +414,7 @@ pub(crate) async fn resend(state: &IdpState, headers: &HeaderMap, mode: Mode) ->
     let Some(latest) = current.latest().cloned() else {
         return see_other(&root_href(mode, &interaction));
     };
-    let left = RESEND_AFTER - (state.clock.now() - latest.sent_at).whole_seconds();
+    let left = resend_in(state, &latest);
     if left > 0 {
         let message = format!("Please wait {left} seconds before asking for a new code.");
         return code_page(state, &uid, mode, &interaction, None, Some(message));
