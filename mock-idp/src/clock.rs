@@ -111,6 +111,12 @@ pub(crate) fn unix_millis(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// `secs` seconds after `now`, saturating at the end of representable time instead of
+/// panicking (lifetimes come from the tenant; the clock from the test).
+pub(crate) fn after(now: OffsetDateTime, secs: i64) -> OffsetDateTime {
+    now.saturating_add(time::Duration::seconds(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,10 +26,11 @@ use crate::connector::postmark::PostmarkConnector;
 use crate::events::{Event, Events};
 use crate::experience;
 use crate::keys::{Keys, SigningAlg};
-use crate::oidc::{self, IdpState, Inner, auth};
+use crate::oidc::{self, auth};
 use crate::postmark::{FakePostmark, Inbox};
 use crate::rng::{DEFAULT_SEED, SeededRng};
 use crate::server::ServerHandle;
+use crate::state::{IdpState, Inner};
 use crate::tenant::{Application, ApplicationType, PrivateKey, Resource, Tenant, User};
 
 /// Default port of the standalone mock Logto.
@@ -178,13 +179,9 @@ impl MockIdp {
             .user_by_email(email)
             .map(|u| u.id.clone())
             .ok_or_else(|| TestLoginError(format!("no user with the email {email}")))?;
-        let interaction = self
-            .state
-            .store
-            .newest_pending_interaction(now)
-            .ok_or_else(|| {
-                TestLoginError("no sign-in is waiting (call /oidc/auth first)".into())
-            })?;
+        let interaction = self.state.interactions.newest_pending(now).ok_or_else(|| {
+            TestLoginError("no sign-in is waiting (call /oidc/auth first)".into())
+        })?;
         auth::complete_interaction(&self.state, &interaction.uid, &account)
             .ok_or_else(|| TestLoginError("the interaction expired".into()))
     }
@@ -404,6 +401,7 @@ impl MockIdpBuilder {
             let state = IdpState::new(Inner {
                 tenant: RwLock::new(tenant),
                 keys,
+                interactions: Default::default(),
                 store: Default::default(),
                 experience: Default::default(),
                 connector,

@@ -85,13 +85,16 @@ mod connector;
 mod events;
 mod experience;
 mod fixtures;
+mod http;
 mod idp;
+mod interaction;
 mod keys;
 mod oidc;
 pub mod postmark;
 mod request_error;
 mod rng;
 mod server;
+mod state;
 pub mod tenant;
 
 pub use clock::Clock;

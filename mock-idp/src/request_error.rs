@@ -1,5 +1,6 @@
 //! Logto's `RequestError`: the `{code, message, data?}` body of Logto's own (non-OIDC) errors,
-//! such as `session.not_found`, and, later, the Experience API's errors.
+//! such as `session.not_found` and every error of the Experience API (built from
+//! `experience::errors::ExperienceError`).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -145,22 +145,3 @@ impl Drop for ServerHandle {
         }
     }
 }
-
-/// A media type's essence: `Application/JSON; charset=utf-8` → `application/json`.
-pub(crate) fn media_type(value: &str) -> String {
-    value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-}
-
-/// The essence of the request's `Content-Type` (empty when absent or not text).
-pub(crate) fn content_type(headers: &axum::http::HeaderMap) -> String {
-    headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(media_type)
-        .unwrap_or_default()
-}

@@ -21,15 +21,15 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::engine::{self, Identified, InteractionEvent};
-use super::errors;
-use crate::oidc::IdpState;
-use crate::oidc::store::Interaction;
+use super::errors::ExperienceError;
+use crate::interaction::Interaction;
 use crate::request_error::RequestError;
+use crate::state::IdpState;
 
-type Answer = Result<Response, RequestError>;
+type Answer = Result<Response, ExperienceError>;
 
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RequestError> {
-    serde_json::from_slice(bytes).map_err(|_| errors::invalid_input())
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ExperienceError> {
+    serde_json::from_slice(bytes).map_err(|_| ExperienceError::InvalidInput)
 }
 
 #[derive(Deserialize)]
@@ -67,16 +67,17 @@ struct IdentifyBody {
 }
 
 /// Email codes only: a phone has no SMS connector here; other identifiers take no code.
-fn email_of(identifier: &Identifier) -> Result<&str, RequestError> {
+fn email_of(identifier: &Identifier) -> Result<&str, ExperienceError> {
     match identifier.kind.as_str() {
         "email" => Ok(&identifier.value),
-        "phone" => Err(errors::connector_not_found("sms")),
-        _ => Err(errors::invalid_input()),
+        "phone" => Err(ExperienceError::ConnectorNotFound { kind: "sms" }),
+        _ => Err(ExperienceError::InvalidInput),
     }
 }
 
 fn respond(state: &IdpState, answer: Answer) -> Response {
     answer.unwrap_or_else(|error| {
+        let error = RequestError::from(error);
         state.events.push(
             "experience.error",
             json!({"code": error.code, "status": error.status.as_u16()}),

@@ -30,11 +30,11 @@ use time::{Duration, OffsetDateTime};
 
 use axum::http::HeaderMap;
 
-use super::errors;
+use super::errors::ExperienceError as E;
 use crate::connector::postmark::UsageType;
-use crate::oidc::store::Interaction;
-use crate::oidc::{INTERACTION_COOKIE, IdpState, cookie};
-use crate::request_error::RequestError;
+use crate::http::cookie;
+use crate::interaction::{INTERACTION_COOKIE, Interaction};
+use crate::state::IdpState;
 use crate::tenant::User;
 
 /// Code lifetime: 600 s.
@@ -152,14 +152,14 @@ impl ExperienceStore {
 pub(crate) fn interaction_of(
     state: &IdpState,
     headers: &HeaderMap,
-) -> Result<(String, Interaction), RequestError> {
+) -> Result<(String, Interaction), E> {
     cookie(headers, INTERACTION_COOKIE)
         .filter(|uid| !uid.is_empty())
         .and_then(|uid| {
-            let interaction = state.store.interaction(&uid, state.clock.now())?;
+            let interaction = state.interactions.get(&uid, state.clock.now())?;
             interaction.login.is_none().then_some((uid, interaction))
         })
-        .ok_or_else(RequestError::session_not_found)
+        .ok_or(E::SessionNotFound)
 }
 
 /// `PUT /api/experience`: starts (or restarts) the experience for `event`.
@@ -182,7 +182,7 @@ pub(crate) fn switch_event(state: &IdpState, uid: &str, event: InteractionEvent)
 }
 
 /// Whether the tenant lets `event` go through an email code.
-fn check_enabled(state: &IdpState, event: InteractionEvent) -> Result<(), RequestError> {
+fn check_enabled(state: &IdpState, event: InteractionEvent) -> Result<(), E> {
     let tenant = state.tenant();
     let experience = &tenant.sign_in_experience;
     let enabled = match event {
@@ -198,13 +198,33 @@ fn check_enabled(state: &IdpState, event: InteractionEvent) -> Result<(), Reques
     if enabled {
         Ok(())
     } else {
-        Err(errors::method_not_enabled())
+        Err(E::MethodNotEnabled)
     }
 }
 
-/// Postmark's (and Logto's) idea of an email address.
+/// Logto's idea of an email address (`emailRegEx`, `/^\S+@\S+\.\S+$/`, in
+/// packages/core/src/utils/regex.ts): no whitespace, something before an `@`, and a dot with
+/// something on both sides after it. Looser than Postmark's rules on purpose: an address Logto
+/// accepts and Postmark refuses fails at the connector, as it does with real Logto.
 pub(crate) fn valid_email(value: &str) -> bool {
-    crate::postmark::valid_address(value.trim())
+    let value = value.trim();
+    let whitespace = |c: char| c.is_whitespace() || c == '\u{feff}';
+    if value.is_empty() || value.chars().any(whitespace) {
+        return false;
+    }
+    // The first `@` after the first character leaves the most room for the domain's dot.
+    let Some(at) = value
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '@')
+        .map(|(i, _)| i)
+    else {
+        return false;
+    };
+    let domain = &value[at + 1..];
+    domain
+        .char_indices()
+        .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len())
 }
 
 /// `POST /api/experience/verification/verification-code`: emails a new code through the
@@ -215,23 +235,23 @@ pub(crate) async fn send_code(
     interaction: &Interaction,
     email: &str,
     event: InteractionEvent,
-) -> Result<String, RequestError> {
+) -> Result<String, E> {
     if state.experience.get(uid).event.is_none() {
-        return Err(RequestError::session_not_found());
+        return Err(E::SessionNotFound);
     }
     let email = email.trim().to_owned();
     if !valid_email(&email) {
-        return Err(errors::invalid_input());
+        return Err(E::InvalidInput);
     }
     check_enabled(state, event)?;
     let connector = state
         .connector
         .as_ref()
-        .ok_or_else(|| errors::connector_not_found("email"))?;
+        .ok_or(E::ConnectorNotFound { kind: "email" })?;
     let now = state.clock.now();
     let key = email.to_ascii_lowercase();
     if !state.experience.reserve_send(&key, now) {
-        return Err(errors::rate_limited());
+        return Err(E::RateLimited);
     }
     let code = state.rng.digits(6);
     let id = state.rng.id(21);
@@ -249,7 +269,7 @@ pub(crate) async fn send_code(
             "verification_code.send_failed",
             json!({"uid": uid, "to": email, "error": error.code, "detail": error.data}),
         );
-        return Err(error);
+        return Err(E::Connector(error));
     }
     state.experience.update(uid, |s| {
         for old in s
@@ -264,7 +284,7 @@ pub(crate) async fn send_code(
             email: email.clone(),
             code,
             sent_at: now,
-            expires_at: crate::oidc::ttl::after(now, CODE_TTL),
+            expires_at: crate::clock::after(now, CODE_TTL),
             tries: 0,
             verified: false,
             superseded: false,
@@ -284,37 +304,39 @@ pub(crate) fn verify(
     verification_id: &str,
     email: &str,
     code: &str,
-) -> Result<String, RequestError> {
+) -> Result<String, E> {
     let now = state.clock.now();
     let result = state.experience.update(uid, |s| {
         let record = s
             .verifications
             .iter_mut()
             .find(|v| v.id == verification_id)
-            .ok_or_else(errors::verification_session_not_found)?;
+            .ok_or(E::VerificationSessionNotFound)?;
         // A superseded code is gone, and a verified one was consumed: Logto finds neither.
         if record.superseded || record.verified {
-            return Err(errors::code_not_found());
+            return Err(E::CodeNotFound);
         }
         if !record.email.eq_ignore_ascii_case(email.trim()) {
-            return Err(errors::email_mismatch());
+            return Err(E::EmailMismatch);
         }
         if record.expires_at <= now {
-            return Err(errors::code_expired());
+            return Err(E::CodeExpired);
         }
         if record.tries >= MAX_TRIES {
-            return Err(errors::exceed_max_try());
+            return Err(E::ExceedMaxTry);
         }
         if record.code != code.trim() {
             record.tries += 1;
-            return Err(errors::code_mismatch());
+            return Err(E::CodeMismatch);
         }
         record.verified = true;
         Ok(record.id.clone())
     });
     let outcome = match &result {
         Ok(_) => json!({"uid": uid, "verification_id": verification_id, "verified": true}),
-        Err(error) => json!({"uid": uid, "verification_id": verification_id, "error": error.code}),
+        Err(error) => {
+            json!({"uid": uid, "verification_id": verification_id, "error": error.code()})
+        }
     };
     state.events.push("verification_code.verify", outcome);
     result
@@ -336,36 +358,40 @@ pub(crate) fn identify(
     uid: &str,
     interaction: &Interaction,
     verification_id: &str,
-) -> Result<Identified, RequestError> {
+) -> Result<Identified, E> {
     let current = state.experience.get(uid);
-    let event = current.event.ok_or_else(RequestError::session_not_found)?;
+    let event = current.event.ok_or(E::SessionNotFound)?;
     let record = current
         .verifications
         .iter()
         .find(|v| v.id == verification_id)
-        .ok_or_else(errors::verification_session_not_found)?;
+        .ok_or(E::VerificationSessionNotFound)?;
     if !record.verified {
-        return Err(errors::verification_failed());
+        return Err(E::VerificationFailed);
     }
     check_enabled(state, event)?;
     let existing = state.tenant().user_by_email(&record.email).cloned();
     let (user_id, identified) = match (event, existing) {
         (InteractionEvent::SignIn, Some(user)) if user.is_suspended => {
-            return Err(errors::suspended());
+            return Err(E::Suspended);
         }
         (InteractionEvent::SignIn, Some(user)) => (user.id, Identified::SignedIn),
         (InteractionEvent::SignIn, None) => {
-            return Err(errors::user_not_exist(&record.email));
+            return Err(E::UserNotExist {
+                identifier: record.email.clone(),
+            });
         }
-        (InteractionEvent::Register, Some(_)) => return Err(errors::email_already_in_use()),
+        (InteractionEvent::Register, Some(_)) => return Err(E::EmailAlreadyInUse),
         (InteractionEvent::Register, None) => {
             if state.tenant().sign_in_experience.sign_up.password {
-                return Err(errors::missing_profile(&["password"]));
+                return Err(E::MissingProfile {
+                    fields: vec!["password"],
+                });
             }
             let user = register(state, &record.email, &interaction.request.client_id)?;
             (user.id, Identified::Registered)
         }
-        (InteractionEvent::ForgotPassword, _) => return Err(errors::method_not_enabled()),
+        (InteractionEvent::ForgotPassword, _) => return Err(E::MethodNotEnabled),
     };
     state
         .experience
@@ -380,7 +406,7 @@ pub(crate) fn identify(
 /// Creates a user as Logto does at registration: a 12-character `[0-9a-z]` id, the verified
 /// email as primary email, timestamps in epoch milliseconds. The email is checked again under
 /// the write lock, so two concurrent registrations cannot both create it.
-fn register(state: &IdpState, email: &str, client_id: &str) -> Result<User, RequestError> {
+fn register(state: &IdpState, email: &str, client_id: &str) -> Result<User, E> {
     let now_ms = state.clock.unix_millis();
     let mut user = User::email(email).id(state.rng.id(12));
     user.application_id = Some(client_id.to_owned());
@@ -389,7 +415,7 @@ fn register(state: &IdpState, email: &str, client_id: &str) -> Result<User, Requ
     {
         let mut tenant = state.tenant.write().unwrap_or_else(PoisonError::into_inner);
         if tenant.user_by_email(email).is_some() {
-            return Err(errors::email_already_in_use());
+            return Err(E::EmailAlreadyInUse);
         }
         tenant.users.push(user.clone());
     }
@@ -402,15 +428,15 @@ fn register(state: &IdpState, email: &str, client_id: &str) -> Result<User, Requ
 
 /// `POST /api/experience/submit`: the identified user signs in; returns where the browser goes
 /// next (`{issuer}/auth/{uid}`).
-pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<String, RequestError> {
+pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<String, E> {
     let user_id = state
         .experience
         .get(uid)
         .user_id
-        .ok_or_else(errors::identifier_not_found)?;
+        .ok_or(E::IdentifierNotFound)?;
     let now = state.clock.now();
-    if !state.store.finish_interaction(uid, &user_id, now) {
-        return Err(RequestError::session_not_found());
+    if !state.interactions.finish(uid, &user_id, now) {
+        return Err(E::SessionNotFound);
     }
     let now_ms = crate::clock::unix_millis(now);
     if let Some(user) = state
@@ -453,6 +479,33 @@ pub(crate) fn read(state: &IdpState, uid: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emails_are_checked_with_logtos_pattern() {
+        for good in [
+            "a@b.co",
+            "alice@example.com",
+            " bob@example.com ",
+            "a@b@c.d",
+            "a..b@x.y",
+            "ü@ex.ample",
+        ] {
+            assert!(valid_email(good), "{good:?} matches /^\\S+@\\S+\\.\\S+$/");
+        }
+        for bad in [
+            "",
+            "a",
+            "@b.co",
+            "a@b",
+            "a@.b",
+            "a@b.",
+            "a b@c.d",
+            "a@b\u{a0}.c",
+            "a@\u{feff}b.c",
+        ] {
+            assert!(!valid_email(bad), "{bad:?} does not");
+        }
+    }
 
     #[test]
     fn sends_are_reserved_up_to_the_limit_and_a_failed_one_is_given_back() {

@@ -1,145 +1,200 @@
-//! The sign-in experience's errors, with Logto's codes, statuses and English phrases
-//! (packages/phrases/src/locales/en/errors).
+//! The sign-in experience's errors: one variant per Logto error the experience can answer, each
+//! with Logto's code, status and English phrase (packages/phrases/src/locales/en/errors). The
+//! engine returns them, the Experience API answers them as `{code, message, data?}`, and the
+//! pages match on the variants (an unknown email at sign-in becomes an offer to register, not
+//! an error).
 
 use axum::http::StatusCode;
+use serde_json::json;
 
 use crate::request_error::RequestError;
 
-fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> RequestError {
-    RequestError {
-        status,
-        code,
-        message: message.into(),
-        data: None,
+/// Why a step of the sign-in experience failed.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ExperienceError {
+    /// `session.not_found`: no live interaction for the request's cookie.
+    SessionNotFound,
+    /// `guard.invalid_input`: a body of the wrong shape, or an identifier that is not an email.
+    InvalidInput,
+    /// `verification_code.code_mismatch`.
+    CodeMismatch,
+    /// `verification_code.expired`.
+    CodeExpired,
+    /// `verification_code.exceed_max_try`.
+    ExceedMaxTry,
+    /// `verification_code.not_found`: superseded by a newer code, or already used.
+    CodeNotFound,
+    /// `verification_code.email_mismatch`.
+    EmailMismatch,
+    /// `user.user_not_exist`: sign-in of an unknown email (the pages offer to register).
+    UserNotExist { identifier: String },
+    /// `user.email_already_in_use`: registration of a known email (the pages offer to sign in).
+    EmailAlreadyInUse,
+    /// `user.missing_profile`: the tenant asks for more than an email.
+    MissingProfile { fields: Vec<&'static str> },
+    /// `user.sign_in_method_not_enabled`.
+    MethodNotEnabled,
+    /// `user.suspended`.
+    Suspended,
+    /// `session.verification_failed`: identification with a code not verified yet.
+    VerificationFailed,
+    /// `session.verification_session_not_found`: an unknown verification id.
+    VerificationSessionNotFound,
+    /// `session.identifier_not_found`: submit before identification.
+    IdentifierNotFound,
+    /// `request.message_rate_limited`: too many codes to one recipient.
+    RateLimited,
+    /// `connector.not_found`: no connector of this kind (`email`, `sms`).
+    ConnectorNotFound { kind: &'static str },
+    /// What the Postmark connector answered (`connector.general`, ...), as it answered it.
+    Connector(RequestError),
+}
+
+impl ExperienceError {
+    /// Logto's error code, e.g. `verification_code.code_mismatch`.
+    pub(crate) fn code(&self) -> &'static str {
+        self.status_code_message().1
+    }
+
+    /// Logto's English phrase, as the pages show it.
+    pub(crate) fn message(&self) -> String {
+        self.status_code_message().2
+    }
+
+    fn status_code_message(&self) -> (StatusCode, &'static str, String) {
+        use StatusCode as S;
+        let (status, code, message): (StatusCode, &'static str, &str) = match self {
+            Self::SessionNotFound => {
+                let error = RequestError::session_not_found();
+                return (error.status, error.code, error.message);
+            }
+            Self::Connector(error) => return (error.status, error.code, error.message.clone()),
+            Self::UserNotExist { identifier } => {
+                return (
+                    S::NOT_FOUND,
+                    "user.user_not_exist",
+                    format!("User with {identifier} does not exist."),
+                );
+            }
+            Self::ConnectorNotFound { kind } => {
+                return (
+                    S::NOT_IMPLEMENTED,
+                    "connector.not_found",
+                    format!("Cannot find any available connector for type: {kind}."),
+                );
+            }
+            Self::InvalidInput => (
+                S::BAD_REQUEST,
+                "guard.invalid_input",
+                "The request body is invalid.",
+            ),
+            Self::CodeMismatch => (
+                S::BAD_REQUEST,
+                "verification_code.code_mismatch",
+                "Invalid verification code.",
+            ),
+            Self::CodeExpired => (
+                S::BAD_REQUEST,
+                "verification_code.expired",
+                "Verification code has expired. Please request a new verification code.",
+            ),
+            Self::ExceedMaxTry => (
+                S::BAD_REQUEST,
+                "verification_code.exceed_max_try",
+                "Verification code retries limitation exceeded. Please request a new verification code.",
+            ),
+            Self::CodeNotFound => (
+                S::BAD_REQUEST,
+                "verification_code.not_found",
+                "Verification code not found. Please send verification code first.",
+            ),
+            Self::EmailMismatch => (
+                S::BAD_REQUEST,
+                "verification_code.email_mismatch",
+                "Email mismatch. Please request a new verification code.",
+            ),
+            Self::EmailAlreadyInUse => (
+                S::UNPROCESSABLE_ENTITY,
+                "user.email_already_in_use",
+                "This email is associated with an existing account.",
+            ),
+            Self::MissingProfile { .. } => (
+                S::UNPROCESSABLE_ENTITY,
+                "user.missing_profile",
+                "You need to provide additional info before signing-in.",
+            ),
+            Self::MethodNotEnabled => (
+                S::UNPROCESSABLE_ENTITY,
+                "user.sign_in_method_not_enabled",
+                "This sign-in method is not enabled.",
+            ),
+            Self::Suspended => (
+                S::UNAUTHORIZED,
+                "user.suspended",
+                "This account is suspended.",
+            ),
+            Self::VerificationFailed => (
+                S::BAD_REQUEST,
+                "session.verification_failed",
+                "The verification was not successful. Restart the verification flow and try again.",
+            ),
+            Self::VerificationSessionNotFound => (
+                S::NOT_FOUND,
+                "session.verification_session_not_found",
+                "The verification was not successful. Restart the verification flow and try again.",
+            ),
+            Self::IdentifierNotFound => (
+                S::NOT_FOUND,
+                "session.identifier_not_found",
+                "User identifier not found. Please go back and sign in again.",
+            ),
+            Self::RateLimited => (
+                S::TOO_MANY_REQUESTS,
+                "request.message_rate_limited",
+                "Too many messages sent to this recipient. Please try again later.",
+            ),
+        };
+        (status, code, message.to_owned())
     }
 }
 
-pub(crate) fn invalid_input() -> RequestError {
-    error(
-        StatusCode::BAD_REQUEST,
-        "guard.invalid_input",
-        "The request body is invalid.",
-    )
+impl From<ExperienceError> for RequestError {
+    fn from(error: ExperienceError) -> Self {
+        let data = match &error {
+            ExperienceError::MissingProfile { fields } => Some(json!({ "missingProfile": fields })),
+            ExperienceError::Connector(inner) => inner.data.clone(),
+            _ => None,
+        };
+        let (status, code, message) = error.status_code_message();
+        RequestError {
+            status,
+            code,
+            message,
+            data,
+        }
+    }
 }
 
-pub(crate) fn code_mismatch() -> RequestError {
-    error(
-        StatusCode::BAD_REQUEST,
-        "verification_code.code_mismatch",
-        "Invalid verification code.",
-    )
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub(crate) fn code_expired() -> RequestError {
-    error(
-        StatusCode::BAD_REQUEST,
-        "verification_code.expired",
-        "Verification code has expired. Please request a new verification code.",
-    )
-}
-
-pub(crate) fn exceed_max_try() -> RequestError {
-    error(
-        StatusCode::BAD_REQUEST,
-        "verification_code.exceed_max_try",
-        "Verification code retries limitation exceeded. Please request a new verification code.",
-    )
-}
-
-pub(crate) fn code_not_found() -> RequestError {
-    error(
-        StatusCode::BAD_REQUEST,
-        "verification_code.not_found",
-        "Verification code not found. Please send verification code first.",
-    )
-}
-
-pub(crate) fn email_mismatch() -> RequestError {
-    error(
-        StatusCode::BAD_REQUEST,
-        "verification_code.email_mismatch",
-        "Email mismatch. Please request a new verification code.",
-    )
-}
-
-pub(crate) fn user_not_exist(identifier: &str) -> RequestError {
-    error(
-        StatusCode::NOT_FOUND,
-        "user.user_not_exist",
-        format!("User with {identifier} does not exist."),
-    )
-}
-
-pub(crate) fn email_already_in_use() -> RequestError {
-    error(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "user.email_already_in_use",
-        "This email is associated with an existing account.",
-    )
-}
-
-pub(crate) fn missing_profile(fields: &[&str]) -> RequestError {
-    let mut e = error(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "user.missing_profile",
-        "You need to provide additional info before signing-in.",
-    );
-    e.data = Some(serde_json::json!({ "missingProfile": fields }));
-    e
-}
-
-pub(crate) fn method_not_enabled() -> RequestError {
-    error(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "user.sign_in_method_not_enabled",
-        "This sign-in method is not enabled.",
-    )
-}
-
-pub(crate) fn suspended() -> RequestError {
-    error(
-        StatusCode::UNAUTHORIZED,
-        "user.suspended",
-        "This account is suspended.",
-    )
-}
-
-pub(crate) fn verification_failed() -> RequestError {
-    error(
-        StatusCode::BAD_REQUEST,
-        "session.verification_failed",
-        "The verification was not successful. Restart the verification flow and try again.",
-    )
-}
-
-pub(crate) fn verification_session_not_found() -> RequestError {
-    error(
-        StatusCode::NOT_FOUND,
-        "session.verification_session_not_found",
-        "The verification was not successful. Restart the verification flow and try again.",
-    )
-}
-
-pub(crate) fn identifier_not_found() -> RequestError {
-    error(
-        StatusCode::NOT_FOUND,
-        "session.identifier_not_found",
-        "User identifier not found. Please go back and sign in again.",
-    )
-}
-
-pub(crate) fn rate_limited() -> RequestError {
-    error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "request.message_rate_limited",
-        "Too many messages sent to this recipient. Please try again later.",
-    )
-}
-
-pub(crate) fn connector_not_found(kind: &str) -> RequestError {
-    error(
-        StatusCode::NOT_IMPLEMENTED,
-        "connector.not_found",
-        format!("Cannot find any available connector for type: {kind}."),
-    )
+    #[test]
+    fn each_error_answers_logtos_code_status_and_data() {
+        let error = RequestError::from(ExperienceError::UserNotExist {
+            identifier: "erin@example.com".into(),
+        });
+        assert_eq!(error.status, StatusCode::NOT_FOUND);
+        assert_eq!(error.code, "user.user_not_exist");
+        assert_eq!(error.message, "User with erin@example.com does not exist.");
+        let error = RequestError::from(ExperienceError::MissingProfile {
+            fields: vec!["password"],
+        });
+        assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error.data, Some(json!({"missingProfile": ["password"]})));
+        assert_eq!(
+            ExperienceError::SessionNotFound.code(),
+            RequestError::session_not_found().code
+        );
+    }
 }

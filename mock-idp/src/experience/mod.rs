@@ -10,7 +10,7 @@ pub(crate) mod pages;
 use axum::Router;
 use axum::routing::{get, post, put};
 
-use crate::oidc::IdpState;
+use crate::state::IdpState;
 
 /// The experience's routes: the API under `/api/experience`, the pages at Logto's paths.
 pub(crate) fn router() -> Router<IdpState> {

@@ -20,13 +20,15 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use super::engine::{self, Identified, InteractionEvent};
-use crate::oidc::IdpState;
-use crate::oidc::store::Interaction;
+use super::errors::ExperienceError;
+use crate::http;
+use crate::interaction::Interaction;
 use crate::request_error::RequestError;
+use crate::state::IdpState;
 
 const SCRIPT: &str = include_str!("../../assets/experience.js");
 /// The pages' Content-Security-Policy. No `form-action`: browsers apply it to the redirects that follow a submit too, and these
@@ -108,30 +110,7 @@ struct MessagePage<'a> {
 }
 
 fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> Response {
-    match rendered {
-        Ok(body) => {
-            let mut response = (status, Html(body)).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CSP),
-            );
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            response
-        }
-        Err(error) => {
-            tracing::error!(%error, "an experience page failed to render");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The page could not be rendered.",
-            )
-                .into_response()
-        }
-    }
+    http::page(status, rendered, CSP)
 }
 
 /// A form page answers 400 when it shows an error, as Logto's API would have.
@@ -144,11 +123,7 @@ fn form_status(error: &Option<String>) -> StatusCode {
 }
 
 fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
+    http::see_other(location, &[])
 }
 
 /// A page saying what went wrong, for an interaction that is gone (or never was).
@@ -162,7 +137,7 @@ fn message_page(state: &IdpState, status: StatusCode, heading: &str, message: &s
 }
 
 fn session_lost(state: &IdpState) -> Response {
-    let error = RequestError::session_not_found();
+    let error = RequestError::from(ExperienceError::SessionNotFound);
     message_page(state, error.status, "Something went wrong", &error.message)
 }
 
@@ -262,7 +237,7 @@ pub(crate) async fn submit_identifier(
     engine::start(state, &uid, mode.event());
     match engine::send_code(state, &uid, &interaction, &email, mode.event()).await {
         Ok(_) => see_other(&format!("{}/verification-code", mode.root())),
-        Err(error) => identifier_page(state, mode, &interaction, &email, Some(error.message)),
+        Err(error) => identifier_page(state, mode, &interaction, &email, Some(error.message())),
     }
 }
 
@@ -314,11 +289,11 @@ pub(crate) async fn submit_code(
     };
     let code = form_value(body, "code");
     if let Err(error) = engine::verify(state, &uid, &latest.id, &latest.email, &code) {
-        return code_page(state, &uid, mode, &interaction, None, Some(error.message));
+        return code_page(state, &uid, mode, &interaction, None, Some(error.message()));
     }
     match engine::identify(state, &uid, &interaction, &latest.id) {
         Ok(_) => finish(state, &uid, mode, &interaction),
-        Err(error) if error.code == "user.user_not_exist" => confirm_page(
+        Err(ExperienceError::UserNotExist { .. }) => confirm_page(
             state,
             &interaction,
             "Create your account",
@@ -327,7 +302,7 @@ pub(crate) async fn submit_code(
             "create-account",
             "Create account",
         ),
-        Err(error) if error.code == "user.email_already_in_use" => confirm_page(
+        Err(ExperienceError::EmailAlreadyInUse) => confirm_page(
             state,
             &interaction,
             "Account exists",
@@ -339,7 +314,7 @@ pub(crate) async fn submit_code(
             "sign-in-instead",
             "Sign in",
         ),
-        Err(error) => code_page(state, &uid, mode, &interaction, None, Some(error.message)),
+        Err(error) => code_page(state, &uid, mode, &interaction, None, Some(error.message())),
     }
 }
 
@@ -373,7 +348,7 @@ fn confirm_page(
 fn finish(state: &IdpState, uid: &str, mode: Mode, interaction: &Interaction) -> Response {
     match engine::submit(state, uid) {
         Ok(redirect_to) => see_other(&redirect_to),
-        Err(error) => code_page(state, uid, mode, interaction, None, Some(error.message)),
+        Err(error) => code_page(state, uid, mode, interaction, None, Some(error.message())),
     }
 }
 
@@ -395,7 +370,7 @@ pub(crate) async fn switch_and_finish(state: &IdpState, headers: &HeaderMap, to:
         Ok(Identified::SignedIn | Identified::Registered) => {
             finish(state, &uid, from, &interaction)
         }
-        Err(error) => code_page(state, &uid, from, &interaction, None, Some(error.message)),
+        Err(error) => code_page(state, &uid, from, &interaction, None, Some(error.message())),
     }
 }
 
@@ -429,7 +404,7 @@ pub(crate) async fn resend(state: &IdpState, headers: &HeaderMap, mode: Mode) ->
             Some("The verification code has been resent"),
             None,
         ),
-        Err(error) => code_page(state, &uid, mode, &interaction, None, Some(error.message)),
+        Err(error) => code_page(state, &uid, mode, &interaction, None, Some(error.message())),
     }
 }
 

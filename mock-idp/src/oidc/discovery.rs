@@ -8,8 +8,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::IdpState;
 use super::claims;
+use crate::state::IdpState;
 
 #[derive(Serialize)]
 struct Discovery {

@@ -11,8 +11,8 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use base64::Engine as _;
 use serde_json::json;
 use sha2::Digest as _;
@@ -20,7 +20,9 @@ use sha2::Digest as _;
 use super::error::OidcError;
 use super::params::Params;
 use super::store::Logout;
-use super::{IdpState, SESSION_COOKIE, cookie, set_cookie, ttl};
+use super::{SESSION_COOKIE, ttl};
+use crate::http::{self, cookie};
+use crate::state::IdpState;
 
 /// What submits the form when JavaScript runs (allowed by its hash in the page's CSP).
 const SUBMIT: &str = "document.getElementById('op.logoutForm').submit();";
@@ -40,25 +42,7 @@ struct LogoutPage<'a> {
 struct SignedOutPage;
 
 fn html(rendered: Result<String, askama::Error>, csp: &str) -> Response {
-    match rendered {
-        Ok(body) => {
-            let mut response = Html(body).into_response();
-            let headers = response.headers_mut();
-            if let Ok(value) = HeaderValue::from_str(csp) {
-                headers.insert(header::CONTENT_SECURITY_POLICY, value);
-            }
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Err(error) => {
-            tracing::error!(%error, "a sign-out page failed to render");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The page could not be rendered.",
-            )
-                .into_response()
-        }
-    }
+    http::page(StatusCode::OK, rendered, csp)
 }
 
 pub(crate) async fn end_session_get(
@@ -187,26 +171,12 @@ pub(crate) async fn confirm(State(state): State<IdpState>, body: Bytes) -> Respo
     );
     let location = match &logout.post_logout_redirect_uri {
         Some(uri) => match &logout.state {
-            Some(client_state) => {
-                let query = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("state", client_state)
-                    .finish();
-                let separator = if uri.contains('?') { '&' } else { '?' };
-                format!("{uri}{separator}{query}")
-            }
+            Some(client_state) => http::with_query(uri, &[("state", client_state)]),
             None => uri.clone(),
         },
         None => format!("{}/session/end/success", state.issuer()),
     };
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        headers.insert(header::LOCATION, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&set_cookie(&state, SESSION_COOKIE, "", 0)) {
-        headers.insert(header::SET_COOKIE, value);
-    }
-    response
+    http::see_other(&location, &[state.set_cookie(SESSION_COOKIE, "", 0)])
 }
 
 /// `GET /oidc/session/end/success`.

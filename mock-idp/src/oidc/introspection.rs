@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::error::OidcError;
-use super::{IdpState, client_auth, token};
+use super::{client_auth, token};
+use crate::state::IdpState;
 
 pub(crate) async fn introspection(
     State(state): State<IdpState>,

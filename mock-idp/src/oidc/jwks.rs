@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::IdpState;
+use crate::state::IdpState;
 
 pub(crate) async fn jwks(State(state): State<IdpState>) -> Response {
     (

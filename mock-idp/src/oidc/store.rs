@@ -1,4 +1,5 @@
-//! What the provider remembers: interactions, sessions, grants, authorization codes and tokens.
+//! What the provider remembers: sessions, grants, authorization codes and tokens (interactions,
+//! which the sign-in experience shares, are in [`crate::interaction`]).
 //!
 //! In memory, one instance per IdP, behind a `std::sync::Mutex` (never held across an
 //! `.await`). Expiry is checked against the injected clock at use, so `clock.advance` expires
@@ -8,68 +9,6 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
-
-/// Which first screen the sign-in experience opens with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FirstScreen {
-    SignIn,
-    Register,
-    IdentifierSignIn,
-    IdentifierRegister,
-    ResetPassword,
-    SingleSignOn,
-}
-
-impl FirstScreen {
-    /// The experience route (Logto's `packages/schemas/src/consts/experience.ts`).
-    pub(crate) fn path(self) -> &'static str {
-        match self {
-            Self::SignIn => "/sign-in",
-            Self::Register => "/register",
-            Self::IdentifierSignIn => "/identifier-sign-in",
-            Self::IdentifierRegister => "/identifier-register",
-            Self::ResetPassword => "/reset-password",
-            Self::SingleSignOn => "/single-sign-on",
-        }
-    }
-}
-
-/// The prompts requested.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Prompt {
-    pub none: bool,
-    pub login: bool,
-    pub consent: bool,
-}
-
-/// A validated authorization request.
-#[derive(Clone, Debug)]
-pub(crate) struct AuthRequest {
-    pub client_id: String,
-    pub redirect_uri: String,
-    /// Granted OIDC scopes, in request order (unknown ones dropped, `offline_access` kept only
-    /// with `prompt=consent`).
-    pub scopes: Vec<String>,
-    /// Requested scopes of the requested API resources (for their access tokens).
-    pub resource_scopes: Vec<String>,
-    pub prompt: Prompt,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub resources: Vec<String>,
-    pub first_screen: FirstScreen,
-    pub login_hint: Option<String>,
-}
-
-/// A sign-in in progress, between `/oidc/auth` and its resume.
-#[derive(Clone, Debug)]
-pub(crate) struct Interaction {
-    pub uid: String,
-    pub request: AuthRequest,
-    pub expires_at: OffsetDateTime,
-    /// Set when the user has signed in: the account.
-    pub login: Option<String>,
-}
 
 /// An IdP session (cookie `_session`): who is signed in here.
 #[derive(Clone, Debug)]
@@ -132,10 +71,6 @@ pub(crate) struct RefreshToken {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Interactions by uid, each with its place in the order they were started.
-    interactions: HashMap<String, (u64, Interaction)>,
-    /// The place of the next interaction (a fixed clock gives them all one `expires_at`).
-    next_interaction: u64,
     sessions: HashMap<String, Session>,
     grants: HashMap<String, Grant>,
     codes: HashMap<String, Code>,
@@ -163,55 +98,6 @@ pub(crate) struct OidcStore {
 impl OidcStore {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn put_interaction(&self, interaction: Interaction) {
-        let mut inner = self.lock();
-        let seq = inner.next_interaction;
-        inner.next_interaction += 1;
-        inner
-            .interactions
-            .insert(interaction.uid.clone(), (seq, interaction));
-    }
-
-    /// The interaction `uid`, unless it expired.
-    pub(crate) fn interaction(&self, uid: &str, now: OffsetDateTime) -> Option<Interaction> {
-        self.lock()
-            .interactions
-            .get(uid)
-            .map(|(_, i)| i)
-            .filter(|i| i.expires_at > now)
-            .cloned()
-    }
-
-    /// Records that `account_id` signed in for interaction `uid`.
-    pub(crate) fn finish_interaction(
-        &self,
-        uid: &str,
-        account_id: &str,
-        now: OffsetDateTime,
-    ) -> bool {
-        match self.lock().interactions.get_mut(uid) {
-            Some((_, interaction)) if interaction.expires_at > now => {
-                interaction.login = Some(account_id.to_owned());
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// The unexpired interaction nobody has signed in to yet that was started last.
-    pub(crate) fn newest_pending_interaction(&self, now: OffsetDateTime) -> Option<Interaction> {
-        self.lock()
-            .interactions
-            .values()
-            .filter(|(_, i)| i.login.is_none() && i.expires_at > now)
-            .max_by_key(|(seq, _)| *seq)
-            .map(|(_, i)| i.clone())
-    }
-
-    pub(crate) fn remove_interaction(&self, uid: &str) {
-        self.lock().interactions.remove(uid);
     }
 
     pub(crate) fn put_session(&self, id: String, session: Session) {
@@ -347,64 +233,5 @@ impl OidcStore {
             .logouts
             .remove(xsrf)
             .filter(|l| l.expires_at > now)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    fn interaction(uid: &str, expires_at: OffsetDateTime) -> Interaction {
-        Interaction {
-            uid: uid.to_owned(),
-            request: AuthRequest {
-                client_id: "app".into(),
-                redirect_uri: "http://localhost/callback".into(),
-                scopes: vec!["openid".into()],
-                resource_scopes: Vec::new(),
-                prompt: Prompt::default(),
-                state: None,
-                nonce: None,
-                code_challenge: None,
-                resources: Vec::new(),
-                first_screen: FirstScreen::SignIn,
-                login_hint: None,
-            },
-            expires_at,
-            login: None,
-        }
-    }
-
-    #[test]
-    fn the_newest_pending_interaction_is_the_last_started_even_with_a_fixed_clock() {
-        let now = datetime!(2026-01-01 00:00 UTC);
-        let expires_at = now + time::Duration::hours(1);
-        let store = OidcStore::default();
-        // With a fixed clock every interaction expires at the same instant: only the order in
-        // which they were started tells them apart (a HashMap's order is random).
-        let uids: Vec<String> = (0..16).map(|i| format!("uid-{i}")).collect();
-        for uid in &uids {
-            store.put_interaction(interaction(uid, expires_at));
-        }
-        let newest = |store: &OidcStore| store.newest_pending_interaction(now).map(|i| i.uid);
-        assert_eq!(newest(&store).as_deref(), Some("uid-15"));
-        assert!(store.finish_interaction("uid-15", "account", now));
-        assert_eq!(
-            newest(&store).as_deref(),
-            Some("uid-14"),
-            "signed-in ones are skipped"
-        );
-        store.remove_interaction("uid-14");
-        assert_eq!(newest(&store).as_deref(), Some("uid-13"));
-        assert_eq!(
-            newest(&store).as_deref(),
-            Some("uid-13"),
-            "the same answer every time"
-        );
-        assert!(
-            store.newest_pending_interaction(expires_at).is_none(),
-            "all expired"
-        );
     }
 }

@@ -10,10 +10,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::IdpState;
 use super::claims::{self, Audience};
 use super::error::OidcError;
 use super::params::Params;
+use crate::state::IdpState;
 
 pub(crate) async fn userinfo_get(State(state): State<IdpState>, headers: HeaderMap) -> Response {
     respond(&state, userinfo(&state, &headers, None))
@@ -24,7 +24,7 @@ pub(crate) async fn userinfo_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = crate::server::content_type(&headers) == "application/x-www-form-urlencoded";
+    let form = crate::http::content_type(&headers) == "application/x-www-form-urlencoded";
     let params = form.then(|| Params::from_urlencoded(&body));
     respond(&state, userinfo(&state, &headers, params.as_ref()))
 }

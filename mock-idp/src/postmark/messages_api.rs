@@ -19,8 +19,8 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use super::PostmarkState;
 use super::address::Mailbox;
 use super::auth::Caller;
+use super::email::Email;
 use super::error::{ApiError, codes};
-use super::inbox::Email;
 use super::query::Params;
 use super::wire;
 

@@ -28,6 +28,7 @@
 
 mod address;
 mod auth;
+mod email;
 mod error;
 mod faults;
 mod inbox;
@@ -55,12 +56,13 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 pub use address::Mailbox;
-pub(crate) use address::valid_address;
 pub use auth::TEST_TOKEN;
+pub use email::{Email, Header};
 pub use error::{ApiError, codes};
 pub use faults::{Fault, InvalidFault};
-pub use inbox::{DEFAULT_WAIT_TIMEOUT, Email, Header, Inbox, WaitEnd, WaitError, WaitFor};
+pub use inbox::{DEFAULT_WAIT_TIMEOUT, Inbox, WaitError, WaitFor};
 pub use message::Attachment;
+pub use store::WaitEnd;
 pub use templates::{MAX_TEMPLATES, TemplateSource, TemplateType};
 
 use crate::clock::Clock;

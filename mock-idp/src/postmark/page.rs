@@ -10,13 +10,13 @@
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::PostmarkState;
 use super::address::Mailbox;
-use super::inbox::Email;
+use super::email::Email;
 use super::query::Params;
 use super::wire;
 
@@ -82,30 +82,7 @@ struct NotFound {
 }
 
 fn page(status: StatusCode, rendered: Result<String, askama::Error>) -> Response {
-    match rendered {
-        Ok(html) => {
-            let mut response = (status, Html(html)).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CSP),
-            );
-            headers.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Err(error) => {
-            tracing::error!(%error, "inbox page failed to render");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The page could not be rendered.",
-            )
-                .into_response()
-        }
-    }
+    crate::http::page(status, rendered, CSP)
 }
 
 fn rows(state: &PostmarkState, to: &str) -> Vec<Row> {

@@ -33,8 +33,8 @@ use serde_json::Value;
 
 use super::address;
 use super::auth::Caller;
+use super::email::{EmailData, Header, extract_code};
 use super::error::{ApiError, codes};
-use super::inbox::{EmailData, Header, extract_code};
 use super::message::{self, Content, Outgoing};
 use super::mustachio::{Budget, Limits};
 use super::wire::{self, BatchItem, Fields, SendResult};
@@ -195,8 +195,8 @@ fn recipients_in(bytes: &[u8]) -> Vec<String> {
 
 /// Check 2: `Content-Type` must be JSON; `Accept` may be absent, but if present must allow JSON.
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let essence = crate::server::media_type;
-    let content_type_ok = crate::server::content_type(headers) == "application/json";
+    let essence = crate::http::media_type;
+    let content_type_ok = crate::http::content_type(headers) == "application/json";
     let accept_ok = headers.get_all(header::ACCEPT).iter().all(|value| {
         value.to_str().is_ok_and(|v| {
             v.split(',').any(|range| {

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
-use super::inbox::{Email, EmailData, WaitEnd};
+use super::email::{Email, EmailData};
 
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -156,4 +156,13 @@ impl Store {
             }
         }
     }
+}
+
+/// Why a wait ended without a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// The timeout passed.
+    TimedOut,
+    /// The fake Postmark was dropped: nothing more can arrive.
+    ShutDown,
 }

@@ -27,10 +27,12 @@ use futures_util::stream::{self, Stream};
 use serde_json::{Value, json};
 
 use super::PostmarkState;
+use super::email::Email;
 use super::error::ApiError;
 use super::faults::Fault;
-use super::inbox::{DEFAULT_WAIT_TIMEOUT, Email, WaitEnd};
+use super::inbox::DEFAULT_WAIT_TIMEOUT;
 use super::query::Params;
+use super::store::WaitEnd;
 use super::wire::{self, Fields};
 
 /// The longest `timeout_ms` a wait accepts (two minutes).

@@ -11,7 +11,7 @@ use sha2::Digest as _;
 use super::super::claims;
 use super::super::error::OidcError;
 use super::super::params::Params;
-use super::super::store::{AuthRequest, FirstScreen, Prompt};
+use crate::interaction::{AuthRequest, FirstScreen, Prompt};
 use crate::tenant::{Application, ApplicationType, Tenant};
 
 /// A failed check: the error, and where it may be sent.

@@ -13,16 +13,19 @@ pub(crate) mod checks;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::error::OidcError;
 use super::params::Params;
-use super::store::{AuthRequest, Code, Grant, Interaction, Session};
-use super::{INTERACTION_COOKIE, IdpState, SESSION_COOKIE, cookie, set_cookie, ttl};
+use super::store::{Code, Grant, Session};
+use super::{SESSION_COOKIE, ttl};
+use crate::http::{cookie, see_other, with_query};
+use crate::interaction::{AuthRequest, INTERACTION_COOKIE, Interaction};
 use crate::request_error::RequestError;
+use crate::state::IdpState;
 
 /// `GET /oidc/auth`.
 pub(crate) async fn authorize_get(
@@ -120,13 +123,13 @@ fn start_interaction(state: &IdpState, request: AuthRequest, now: OffsetDateTime
         "interaction.started",
         json!({"uid": uid, "client_id": request.client_id, "first_screen": location}),
     );
-    state.store.put_interaction(Interaction {
+    state.interactions.put(Interaction {
         uid: uid.clone(),
         request,
         expires_at: ttl::after(now, ttl::INTERACTION),
         login: None,
     });
-    let cookie = set_cookie(state, INTERACTION_COOKIE, &uid, ttl::INTERACTION);
+    let cookie = state.set_cookie(INTERACTION_COOKIE, &uid, ttl::INTERACTION);
     see_other(&location, &[cookie])
 }
 
@@ -148,10 +151,7 @@ pub(crate) async fn resume(
 ) -> Response {
     let now = state.clock.now();
     let cookie_matches = cookie(&headers, INTERACTION_COOKIE).is_some_and(|c| c == uid);
-    let interaction = state
-        .store
-        .interaction(&uid, now)
-        .filter(|_| cookie_matches);
+    let interaction = state.interactions.get(&uid, now).filter(|_| cookie_matches);
     let Some(interaction) = interaction else {
         state.events.push(
             "authorization.error",
@@ -164,7 +164,7 @@ pub(crate) async fn resume(
         // Not signed in yet: back to the sign-in experience.
         return see_other(&first_screen(&interaction.request), &[]);
     };
-    state.store.remove_interaction(&uid);
+    state.interactions.remove(&uid);
     state.experience.remove(&uid);
     let session_id = current_session(&state, &headers, now)
         .filter(|(_, s)| s.account_id == account_id)
@@ -182,8 +182,8 @@ pub(crate) async fn resume(
         json!({"uid": uid, "account_id": account_id, "client_id": interaction.request.client_id}),
     );
     let cookies = vec![
-        set_cookie(&state, SESSION_COOKIE, &session_id, ttl::SESSION),
-        set_cookie(&state, INTERACTION_COOKIE, "", 0),
+        state.set_cookie(SESSION_COOKIE, &session_id, ttl::SESSION),
+        state.set_cookie(INTERACTION_COOKIE, "", 0),
     ];
     finish(
         &state,
@@ -262,31 +262,6 @@ fn redirect_error(
     see_other(&with_query(redirect_uri, &query), &[])
 }
 
-fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in pairs {
-        query.append_pair(name, value);
-    }
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}{}", query.finish())
-}
-
-/// A 303 (what node-oidc-provider answers), with cookies to set.
-fn see_other(location: &str, cookies: &[String]) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        headers.insert(header::LOCATION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    for cookie in cookies {
-        if let Ok(value) = HeaderValue::from_str(cookie) {
-            headers.append(header::SET_COOKIE, value);
-        }
-    }
-    response
-}
-
 /// Test-only: signs `account_id` in to interaction `uid` (what the sign-in experience does
 /// once the user proved who they are). Returns the resume URL.
 pub(crate) fn complete_interaction(
@@ -295,14 +270,11 @@ pub(crate) fn complete_interaction(
     account_id: &str,
 ) -> Option<String> {
     let now = state.clock.now();
-    state
-        .store
-        .finish_interaction(uid, account_id, now)
-        .then(|| {
-            state.events.push(
-                "interaction.login",
-                json!({"uid": uid, "account_id": account_id, "by": "test-only login"}),
-            );
-            format!("{}/auth/{uid}", state.issuer())
-        })
+    state.interactions.finish(uid, account_id, now).then(|| {
+        state.events.push(
+            "interaction.login",
+            json!({"uid": uid, "account_id": account_id, "by": "test-only login"}),
+        );
+        format!("{}/auth/{uid}", state.issuer())
+    })
 }

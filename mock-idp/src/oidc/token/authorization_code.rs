@@ -11,8 +11,9 @@ use super::super::auth::checks::{check_pkce_format, pkce_matches};
 use super::super::error::OidcError;
 use super::super::params::Params;
 use super::super::store::RefreshToken;
-use super::super::{IdpState, ttl};
+use super::super::ttl;
 use super::{TokenResponse, id_token, issue_refresh_token, refresh_ttl};
+use crate::state::IdpState;
 use crate::tenant::Application;
 
 pub(crate) fn exchange(

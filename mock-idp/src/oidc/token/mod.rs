@@ -19,7 +19,8 @@ use super::claims::{self, Audience};
 use super::error::OidcError;
 use super::params::Params;
 use super::store::{RefreshToken, Token};
-use super::{IdpState, client_auth, ttl};
+use super::{client_auth, ttl};
+use crate::state::IdpState;
 use crate::tenant::{Application, User};
 
 /// Logto's token response, keys in node-oidc-provider's order.
@@ -68,7 +69,7 @@ fn handle(state: &IdpState, headers: &HeaderMap, body: &[u8]) -> Result<TokenRes
 }
 
 pub(crate) fn read_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OidcError> {
-    let content_type = crate::server::content_type(headers);
+    let content_type = crate::http::content_type(headers);
     let params = match content_type.as_str() {
         "application/x-www-form-urlencoded" => Params::from_urlencoded(body),
         "application/json" => Params::from_json(body)?,

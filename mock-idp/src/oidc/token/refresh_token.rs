@@ -15,8 +15,9 @@ use time::Duration;
 use super::super::error::OidcError;
 use super::super::params::Params;
 use super::super::store::RefreshToken;
-use super::super::{IdpState, ttl};
+use super::super::ttl;
 use super::{TokenResponse, id_token, issue_refresh_token};
+use crate::state::IdpState;
 use crate::tenant::Application;
 
 /// How long after a rotation the old refresh token still works (Logto's leeway).

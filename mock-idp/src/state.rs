@@ -1,0 +1,81 @@
+//! [`IdpState`]: what every handler of the mock Logto shares, the OIDC provider and the sign-in
+//! experience alike. Each part is owned by the module that gives it meaning (the interaction
+//! store by [`crate::interaction`], the provider's memory by `oidc::store`, the experience's
+//! codes by `experience::engine`); this module only holds them together.
+
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+use crate::clock::Clock;
+use crate::connector::postmark::PostmarkConnector;
+use crate::events::Events;
+use crate::experience::engine::ExperienceStore;
+use crate::interaction::InteractionStore;
+use crate::keys::Keys;
+use crate::oidc::store::OidcStore;
+use crate::rng::SeededRng;
+use crate::tenant::Tenant;
+
+/// nanoid's alphabet: what oidc-provider's codes, tokens and uids are made of.
+const NANOID: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
+
+/// Everything the IdP's handlers share (a cheap clone).
+#[derive(Clone)]
+pub(crate) struct IdpState(Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub tenant: RwLock<Tenant>,
+    pub keys: Keys,
+    /// Sign-ins in progress, shared by the provider and the experience.
+    pub interactions: InteractionStore,
+    /// The provider's sessions, grants, codes and tokens.
+    pub store: OidcStore,
+    /// The sign-in experience's state per interaction.
+    pub experience: ExperienceStore,
+    /// The Postmark email connector, when the tenant configures one.
+    pub connector: Option<PostmarkConnector>,
+    /// The inbox page of the fake Postmark the IdP sends through, when it is one of ours
+    /// (linked from the code page).
+    pub inbox_url: Option<String>,
+    pub clock: Clock,
+    pub rng: SeededRng,
+    pub events: Events,
+    /// The origin every URL is built from (`--public-url`, or the bound address).
+    pub origin: String,
+}
+
+impl std::ops::Deref for IdpState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl IdpState {
+    pub(crate) fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    /// `{origin}/oidc`, without a trailing slash (clients compare it byte for byte).
+    pub(crate) fn issuer(&self) -> String {
+        format!("{}/oidc", self.origin)
+    }
+
+    pub(crate) fn tenant(&self) -> RwLockReadGuard<'_, Tenant> {
+        self.tenant.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A random string of `len` nanoid characters (codes, tokens, uids).
+    pub(crate) fn nanoid(&self, len: usize) -> String {
+        self.rng.string(len, NANOID)
+    }
+
+    /// A `Set-Cookie` value for this IdP (Secure when it is served over https).
+    pub(crate) fn set_cookie(&self, name: &str, value: &str, max_age_secs: i64) -> String {
+        crate::http::set_cookie(
+            name,
+            value,
+            max_age_secs,
+            self.origin.starts_with("https://"),
+        )
+    }
+}
