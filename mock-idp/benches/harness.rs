@@ -4,17 +4,15 @@
 //!
 //! A flow is what a test does: `/oidc/auth` → the sign-in page → post the email → wait for the
 //! code in the inbox → post the code → resume → back at the app with a code → token exchange
-//! → userinfo. Time is wall-clock; CPU time and peak RSS come from `/proc/self` (Linux).
+//! → userinfo, with a fresh [`Agent`] (its own cookies and connections) per flow. Time is wall-clock; CPU time and peak RSS come from `/proc/self` (Linux).
 //! A bench that cannot set itself up has nothing to report: it panics with the reason.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mock_idp::{MockIdp, User};
+use mock_idp::{Agent, MockIdp, User};
 use serde_json::Value;
-
-const CALLBACK: &str = "http://localhost:3000/callback";
 
 /// One row of the printed table.
 #[derive(Debug)]
@@ -60,104 +58,25 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// The value of cookie `name` in a response's `Set-Cookie` headers.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .find_map(|v| {
-            let text = v.to_str().ok()?;
-            let pair = text.split(';').next()?;
-            let (k, value) = pair.split_once('=')?;
-            (k == name).then(|| value.to_owned())
-        })
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// One full sign-in of `email` with the emailed code; returns its duration.
+/// One full sign-in of `email` with the emailed code, as a test does it: an [`Agent`] of its
+/// own (a browser's cookies), Logto's pages with the code from the inbox
+/// ([`Agent::sign_in_with_email_code`], which panics with the reason when a step fails), then
+/// the app's part: the token exchange and userinfo. Returns its duration.
 async fn flow(idp: &MockIdp, http: &reqwest::Client, email: &str) -> Result<Duration, String> {
     let started = Instant::now();
-    let app = idp.app();
-    let base = idp.base_url().to_owned();
-    let auth = format!(
-        "{}?client_id={}&redirect_uri={CALLBACK}&response_type=code&scope=openid%20email&state=s",
-        idp.authorization_endpoint(),
-        app.id
-    );
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_in_url()).await;
+    let back = agent.sign_in_with_email_code(idp, &to_logto, email).await;
+    let auth_code = back.location_param("code").ok_or("no code for the app")?;
+    let client = idp.client();
     let err = |e: reqwest::Error| e.to_string();
-    let first = http.get(auth).send().await.map_err(err)?;
-    let interaction = set_cookie(&first, "_interaction").ok_or("no interaction cookie")?;
-    let cookie = format!("_interaction={interaction}");
-    let page = http
-        .get(format!("{base}{}", location(&first)))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .map_err(err)?;
-    if !page.status().is_success() {
-        return Err(format!("sign-in page: {}", page.status()));
-    }
-    let inbox = idp.inbox().ok_or("no inbox")?;
-    let cursor = inbox.cursor();
-    let sent = http
-        .post(format!("{base}/sign-in"))
-        .header("Cookie", &cookie)
-        .form(&[("identifier", email)])
-        .send()
-        .await
-        .map_err(err)?;
-    if sent.status() != 303 {
-        return Err(format!("email: {}", sent.status()));
-    }
-    let mail = inbox
-        .wait_for(email)
-        .after(cursor)
-        .await
-        .map_err(|e| e.to_string())?;
-    let code = mail.code().ok_or("no code")?.to_owned();
-    let verified = http
-        .post(format!("{base}/sign-in/verification-code"))
-        .header("Cookie", &cookie)
-        .form(&[("code", code.as_str())])
-        .send()
-        .await
-        .map_err(err)?;
-    if verified.status() != 303 {
-        return Err(format!("code: {}", verified.status()));
-    }
-    let resume = http
-        .get(location(&verified))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .map_err(err)?;
-    if resume.status() != 303 {
-        return Err(format!("resume: {}", resume.status()));
-    }
-    let auth_code = query_param(&location(&resume), "code").ok_or("no code for the app")?;
     let tokens: Value = http
         .post(idp.token_endpoint())
-        .basic_auth(&app.id, app.secret.as_ref())
+        .basic_auth(&client.id, Some(&client.secret))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", auth_code.as_str()),
-            ("redirect_uri", CALLBACK),
+            ("redirect_uri", client.redirect_uris[0].as_str()),
         ])
         .send()
         .await

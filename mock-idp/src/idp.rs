@@ -6,12 +6,16 @@
 //!
 //! let idp = MockIdp::builder()
 //!     .user(User::email("carol@example.com").name("Carol"))
+//!     .redirect_uri("http://localhost:4000/callback")  // your app's callback
 //!     .seed(42)
 //!     .start()
 //!     .await?;
-//! println!("issuer {}", idp.issuer());            // http://127.0.0.1:PORT/oidc
-//! let app = idp.app();                            // the sample app's client id and secret
-//! # let _ = app;
+//! println!("issuer {}", idp.issuer());                // http://127.0.0.1:PORT/oidc
+//! let client = idp.client();                          // id, secret, redirect URIs
+//! # let _ = client;
+//! // ... your app sends Carol to Logto, she types her email ...
+//! let code = idp.code_for("carol@example.com").await?; // the code Logto mailed her
+//! # let _ = code;
 //! # Ok(()) }
 //! ```
 
@@ -27,31 +31,83 @@ use crate::events::{Event, Events};
 use crate::experience;
 use crate::keys::{Keys, SigningAlg};
 use crate::oidc::{self, auth};
-use crate::postmark::{FakePostmark, Inbox};
+use crate::postmark::{FakePostmark, Inbox, WaitForCode};
 use crate::rng::{DEFAULT_SEED, SeededRng};
 use crate::server::ServerHandle;
 use crate::state::{IdpState, Inner};
 use crate::tenant::{Application, ApplicationType, PrivateKey, Resource, Tenant, User};
 
-/// Default port of the standalone mock Logto.
-pub const DEFAULT_IDP_PORT: u16 = 3001;
+/// The application under test, as the mock Logto registered it: what your app's Logto
+/// configuration needs. It is the tenant's first traditional web app (the fixture's sample
+/// app, plus the redirect URIs given to the builder).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The client id (`LOGTO_APP_ID`).
+    pub id: String,
+    /// The client secret (`LOGTO_APP_SECRET`).
+    pub secret: String,
+    /// The registered redirect URIs, the fixture's first.
+    pub redirect_uris: Vec<String>,
+    /// The registered post sign-out redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("secret", &"[redacted]")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .finish()
+    }
+}
+
+impl Client {
+    fn of(app: &Application) -> Self {
+        Self {
+            id: app.id.clone(),
+            secret: app.secret.clone().unwrap_or_default(),
+            redirect_uris: app.oidc_client_metadata.redirect_uris.clone(),
+            post_logout_redirect_uris: app.oidc_client_metadata.post_logout_redirect_uris.clone(),
+        }
+    }
+}
+
+/// Where the IdP's Postmark connector sends mail.
+enum Postmark {
+    /// A fake Postmark the IdP started and owns.
+    Own(FakePostmark),
+    /// A fake Postmark of the test's, given with [`MockIdpBuilder::postmark`].
+    Shared { inbox: Inbox, url: String },
+    /// Any Postmark API: [`MockIdpBuilder::external_postmark`] or the tenant's `baseUrl`.
+    External { url: String, named_by: &'static str },
+}
 
 /// A running mock Logto. Dropping it stops the IdP and the fake Postmark it started, and frees
-/// their ports.
+/// their ports. When it is dropped by a panicking test, it prints its event log and the mail it
+/// sent, and writes both to the test's artifacts folder (`target/mock-idp-artifacts/{test}/`),
+/// as wiremock prints the requests it received.
 pub struct MockIdp {
     state: IdpState,
+    client: Client,
+    postmark: Postmark,
+    /// The test that started it (named on its thread: the drop may run on another).
+    test_name: String,
     handle: ServerHandle,
-    postmark: Option<FakePostmark>,
-    postmark_url: String,
 }
 
 impl MockIdp {
+    /// The port of the standalone mock Logto (`cargo run -p mock-idp`) and of the sample app's
+    /// demo.
+    pub const DEFAULT_PORT: u16 = 3001;
+
     /// Starts the fixture tenant on `127.0.0.1`, port 0, with its own fake Postmark.
     pub async fn start() -> io::Result<Self> {
         Self::builder().start().await
     }
 
-    /// A builder for users, applications, seed, clock, keys and ports.
+    /// A builder for users, applications, redirect URIs, seed, clock, keys and ports.
     pub fn builder() -> MockIdpBuilder {
         MockIdpBuilder::default()
     }
@@ -91,32 +147,46 @@ impl MockIdp {
         format!("{}/jwks", self.issuer())
     }
 
+    /// `end_session_endpoint`.
+    pub fn end_session_endpoint(&self) -> String {
+        format!("{}/session/end", self.issuer())
+    }
+
     /// The bound address.
     pub fn address(&self) -> SocketAddr {
         self.handle.addr()
     }
 
-    /// The first traditional web app of the tenant: the sample app (client id, secret,
-    /// redirect URIs).
-    pub fn app(&self) -> Application {
-        let tenant = self.state.tenant();
-        tenant
-            .applications
-            .iter()
-            .find(|a| a.app_type == ApplicationType::Traditional)
-            .or_else(|| tenant.applications.first())
-            .cloned()
-            .unwrap_or_else(|| Application {
-                id: String::new(),
-                name: String::new(),
-                description: None,
-                app_type: ApplicationType::Traditional,
-                secret: None,
-                oidc_client_metadata: Default::default(),
-                custom_client_metadata: Default::default(),
-                is_third_party: false,
-                created_at: 0,
-            })
+    /// The application under test: client id, secret and redirect URIs.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// An authorization request for [`client`](Self::client) at its first redirect URI, as an
+    /// app's sign-in link sends it: `scope=openid profile email`, `state=mock-idp-state`.
+    /// Where a test without an app of its own starts a sign-in.
+    pub fn sign_in_url(&self) -> String {
+        self.authorization_url(&[])
+    }
+
+    /// [`sign_in_url`](Self::sign_in_url) with `interaction_mode=signUp`: Logto opens on its
+    /// registration page.
+    pub fn sign_up_url(&self) -> String {
+        self.authorization_url(&[("interaction_mode", "signUp")])
+    }
+
+    fn authorization_url(&self, extra: &[(&str, &str)]) -> String {
+        let mut pairs = vec![
+            ("client_id", self.client.id.as_str()),
+            ("response_type", "code"),
+            ("scope", "openid profile email"),
+            ("state", "mock-idp-state"),
+        ];
+        if let Some(uri) = self.client.redirect_uris.first() {
+            pairs.insert(1, ("redirect_uri", uri));
+        }
+        pairs.extend_from_slice(extra);
+        crate::http::with_query(&self.authorization_endpoint(), &pairs)
     }
 
     /// The tenant as it is now (users created at sign-up included).
@@ -129,24 +199,57 @@ impl MockIdp {
         self.state.tenant().user_by_email(email).cloned()
     }
 
-    /// The captured mail of the fake Postmark this IdP sends through (its own, or the one
-    /// given with [`MockIdpBuilder::postmark_url`] if that is a `FakePostmark` in this process:
-    /// then use that fake's own inbox).
-    pub fn inbox(&self) -> Option<Inbox> {
-        self.postmark.as_ref().map(FakePostmark::inbox)
+    /// The mail this IdP sent: the inbox of its own fake Postmark, or of the one given with
+    /// [`MockIdpBuilder::postmark`].
+    ///
+    /// # Panics
+    ///
+    /// When the IdP sends to an external Postmark ([`MockIdpBuilder::external_postmark`], or a
+    /// `baseUrl` in the tenant's connector config): the mail is there, not here.
+    pub fn inbox(&self) -> Inbox {
+        match &self.postmark {
+            Postmark::Own(fake) => fake.inbox(),
+            Postmark::Shared { inbox, .. } => inbox.clone(),
+            Postmark::External { url, named_by } => panic!(
+                "this MockIdp sends its mail to the Postmark API at {url} ({named_by}), so it \
+                 keeps no inbox: read the mail there, or let the IdP start its own fake Postmark"
+            ),
+        }
     }
 
-    /// The fake Postmark this IdP started, if it started one.
+    /// The code in the next email to `email` that no wait has returned yet (an email sent
+    /// before the call counts): the code Logto mailed for a sign-in or a registration. Waits up
+    /// to 10 s of real time (`.timeout(d)`); `.after(cursor)` counts only mail after an
+    /// [`Inbox::cursor`]. See [`inbox`](Self::inbox) for when there is none.
+    pub fn code_for(&self, email: &str) -> WaitForCode {
+        self.inbox().wait_for(email).code()
+    }
+
+    /// The code in the newest email to `email`, if there is one.
+    pub fn last_code(&self, email: &str) -> Option<String> {
+        self.inbox()
+            .latest_to(email)
+            .and_then(|mail| mail.code().map(str::to_owned))
+    }
+
+    /// The fake Postmark this IdP started, if it started one (not when it sends through
+    /// [`MockIdpBuilder::postmark`] or an external Postmark).
     pub fn postmark(&self) -> Option<&FakePostmark> {
-        self.postmark.as_ref()
+        match &self.postmark {
+            Postmark::Own(fake) => Some(fake),
+            Postmark::Shared { .. } | Postmark::External { .. } => None,
+        }
     }
 
     /// The Postmark API base URL the IdP's connector sends to.
     pub fn postmark_url(&self) -> &str {
-        &self.postmark_url
+        match &self.postmark {
+            Postmark::Own(fake) => fake.base_url(),
+            Postmark::Shared { url, .. } | Postmark::External { url, .. } => url,
+        }
     }
 
-    /// The clock behind every timestamp and expiry (shared with the fake Postmark).
+    /// The clock behind every timestamp and expiry (shared with the fake Postmark it started).
     pub fn clock(&self) -> &Clock {
         &self.state.clock
     }
@@ -185,13 +288,76 @@ impl MockIdp {
         auth::complete_interaction(&self.state, &interaction.uid, &account)
             .ok_or_else(|| TestLoginError("the interaction expired".into()))
     }
+
+    /// What a panicking test gets from its `MockIdp` when it drops it: the event log and the
+    /// mail sent, printed to stderr and written as `events.json` and `emails.json` to the
+    /// test's artifacts folder (`target/mock-idp-artifacts/{test}/`, or under
+    /// `MOCK_IDP_ARTIFACTS`). Call it yourself when a failure does not panic.
+    pub fn report_failure(&self) {
+        let events = self.events();
+        let mails = match &self.postmark {
+            Postmark::Own(fake) => Some(fake.inbox().messages()),
+            Postmark::Shared { inbox, .. } => Some(inbox.messages()),
+            Postmark::External { .. } => None,
+        };
+        let mut report = format!(
+            "\n---- mock-idp: the test panicked; what the mock Logto at {} saw (seed {}) ----\n",
+            self.issuer(),
+            self.seed()
+        );
+        report.push_str(&format!("events ({}):\n", events.len()));
+        for event in &events {
+            report.push_str(&format!("  {event}\n"));
+        }
+        match &mails {
+            Some(mails) => {
+                report.push_str(&format!(
+                    "mail sent through {} ({}):\n",
+                    self.postmark_url(),
+                    mails.len()
+                ));
+                for mail in mails {
+                    report.push_str(&format!("  {mail}\n"));
+                }
+            }
+            None => report.push_str(&format!(
+                "mail: sent to {}, not kept here\n",
+                self.postmark_url()
+            )),
+        }
+        let dir = crate::artifacts::root().join(&self.test_name);
+        let written = std::fs::create_dir_all(&dir).and_then(|()| {
+            let events = serde_json::to_vec_pretty(&events).map_err(io::Error::other)?;
+            std::fs::write(dir.join("events.json"), events)?;
+            if let Some(mails) = &mails {
+                let mails: Vec<_> = mails.iter().map(crate::Email::to_json).collect();
+                let mails = serde_json::to_vec_pretty(&mails).map_err(io::Error::other)?;
+                std::fs::write(dir.join("emails.json"), mails)?;
+            }
+            Ok(())
+        });
+        match written {
+            Ok(()) => report.push_str(&format!("written to {}\n", dir.display())),
+            Err(error) => report.push_str(&format!("could not write {}: {error}\n", dir.display())),
+        }
+        eprint!("{report}");
+    }
+}
+
+impl Drop for MockIdp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.report_failure();
+        }
+    }
 }
 
 impl std::fmt::Debug for MockIdp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MockIdp")
             .field("issuer", &self.issuer())
-            .field("postmark", &self.postmark_url)
+            .field("client", &self.client.id)
+            .field("postmark", &self.postmark_url())
             .field("seed", &self.seed())
             .finish_non_exhaustive()
     }
@@ -209,12 +375,27 @@ impl std::fmt::Display for TestLoginError {
 
 impl std::error::Error for TestLoginError {}
 
+/// Which Postmark the builder was told to use.
+#[derive(Clone, Debug)]
+enum PostmarkChoice {
+    /// Start a fake of its own on this port.
+    Own { port: u16 },
+    /// Send through a fake of the test's.
+    Shared {
+        inbox: Inbox,
+        url: String,
+        inbox_url: String,
+    },
+    /// Send to this Postmark API.
+    External(String),
+}
+
 /// Configures a [`MockIdp`]; finish with [`start`](Self::start).
 #[must_use = "a builder does nothing until .start().await"]
 #[derive(Debug)]
 pub struct MockIdpBuilder {
     addr: SocketAddr,
-    postmark_port: u16,
+    postmark: PostmarkChoice,
     tenant: Option<Tenant>,
     users: Vec<User>,
     applications: Vec<Application>,
@@ -226,14 +407,13 @@ pub struct MockIdpBuilder {
     clock: Option<Clock>,
     signing_alg: Option<SigningAlg>,
     public_url: Option<String>,
-    postmark_url: Option<String>,
 }
 
 impl Default for MockIdpBuilder {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            postmark_port: 0,
+            postmark: PostmarkChoice::Own { port: 0 },
             tenant: None,
             users: Vec::new(),
             applications: Vec::new(),
@@ -245,7 +425,6 @@ impl Default for MockIdpBuilder {
             clock: None,
             signing_alg: None,
             public_url: None,
-            postmark_url: None,
         }
     }
 }
@@ -260,12 +439,6 @@ impl MockIdpBuilder {
     /// Port to bind (0 picks a free one).
     pub fn port(mut self, port: u16) -> Self {
         self.addr.set_port(port);
-        self
-    }
-
-    /// Port of the fake Postmark the IdP starts (default 0).
-    pub fn postmark_port(mut self, port: u16) -> Self {
-        self.postmark_port = port;
         self
     }
 
@@ -306,14 +479,16 @@ impl MockIdpBuilder {
         self
     }
 
-    /// Registers another redirect URI for the sample app (e.g. a per-test app on port 0).
-    pub fn app_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+    /// Registers a redirect URI for the [client](MockIdp::client) (your app's callback, e.g.
+    /// on the port a test bound). [`start`](Self::start) fails when the tenant has no
+    /// traditional web app to register it on.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uris.push(uri.into());
         self
     }
 
-    /// Registers another post sign-out redirect URI for the sample app.
-    pub fn app_post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+    /// Registers a post sign-out redirect URI for the [client](MockIdp::client).
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.post_logout_redirect_uris.push(uri.into());
         self
     }
@@ -324,7 +499,7 @@ impl MockIdpBuilder {
         self
     }
 
-    /// Uses this clock (default: the system clock); the fake Postmark shares it.
+    /// Uses this clock (default: the system clock); the fake Postmark it starts shares it.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
         self
@@ -344,13 +519,34 @@ impl MockIdpBuilder {
         self
     }
 
-    /// Sends mail through this Postmark API instead of starting a fake one.
-    pub fn postmark_url(mut self, url: impl Into<String>) -> Self {
-        self.postmark_url = Some(url.into());
+    /// Port of the fake Postmark the IdP starts (default 0: a free one).
+    pub fn postmark_port(mut self, port: u16) -> Self {
+        self.postmark = PostmarkChoice::Own { port };
+        self
+    }
+
+    /// Sends mail through this fake Postmark instead of starting one (several IdPs, or your
+    /// app's own mail, in one inbox); [`MockIdp::inbox`] is its inbox.
+    pub fn postmark(mut self, fake: &FakePostmark) -> Self {
+        self.postmark = PostmarkChoice::Shared {
+            inbox: fake.inbox(),
+            url: fake.base_url().to_owned(),
+            inbox_url: fake.inbox_url(),
+        };
+        self
+    }
+
+    /// Sends mail to the Postmark API at `url` (another process, a recorder, real Postmark)
+    /// and starts no fake: the IdP then keeps no inbox, and [`MockIdp::inbox`] panics saying so.
+    pub fn external_postmark(mut self, url: impl Into<String>) -> Self {
+        self.postmark = PostmarkChoice::External(url.into());
         self
     }
 
     /// Binds, then serves on a thread of its own (with its fake Postmark). Ready on return.
+    ///
+    /// Fails when the tenant is invalid, when it has no traditional web app (the
+    /// [client](MockIdp::client)), or when an address is taken.
     pub async fn start(self) -> io::Result<MockIdp> {
         let clock = self.clock.clone().unwrap_or_default();
         let rng = SeededRng::new(self.seed);
@@ -360,31 +556,67 @@ impl MockIdpBuilder {
         };
         self.apply(&mut tenant, &rng, &clock);
         tenant.validate()?;
+        let client = tenant
+            .applications
+            .iter()
+            .find(|a| a.app_type == ApplicationType::Traditional)
+            .map(Client::of)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the tenant has no traditional web application (the client an app under \
+                     test signs in with): add one with MockIdpBuilder::application",
+                )
+            })?;
         let keys = Keys::load(&tenant.logto_configs.oidc_private_keys, self.signing_alg)?;
 
-        let (postmark, postmark_url) = match self.postmark_url.clone() {
-            Some(url) => (None, url.trim_end_matches('/').to_owned()),
-            None => {
+        // The builder's choice wins over a `baseUrl` in the tenant's connector config, which
+        // wins over a fake of the IdP's own.
+        let tenant_url = postmark_config(&mut tenant)
+            .and_then(|config| config.get("baseUrl"))
+            .and_then(|url| url.as_str())
+            .map(str::to_owned);
+        let (postmark, inbox_url) = match (self.postmark.clone(), tenant_url) {
+            (
+                PostmarkChoice::Shared {
+                    inbox,
+                    url,
+                    inbox_url,
+                },
+                _,
+            ) => (Postmark::Shared { inbox, url }, Some(inbox_url)),
+            (PostmarkChoice::External(url), _) => (
+                Postmark::External {
+                    url,
+                    named_by: "MockIdpBuilder::external_postmark",
+                },
+                None,
+            ),
+            (PostmarkChoice::Own { .. }, Some(url)) => (
+                Postmark::External {
+                    url,
+                    named_by: "the baseUrl of the tenant's Postmark connector",
+                },
+                None,
+            ),
+            (PostmarkChoice::Own { port }, None) => {
                 let fake = FakePostmark::builder()
-                    .bind(SocketAddr::new(self.addr.ip(), self.postmark_port))
+                    .bind(SocketAddr::new(self.addr.ip(), port))
                     .seed(rng.derive("postmark").seed())
                     .clock(clock.clone())
                     .start()
                     .await?;
-                let url = fake.base_url().to_owned();
-                (Some(fake), url)
+                let inbox_url = fake.inbox_url();
+                (Postmark::Own(fake), Some(inbox_url))
             }
         };
-        for connector in &mut tenant.connectors {
-            if connector.connector_id == "postmark-mail"
-                && let Some(config) = connector.config.as_object_mut()
-            {
-                config
-                    .entry("baseUrl")
-                    .or_insert_with(|| json!(postmark_url));
-            }
+        let postmark_url = match &postmark {
+            Postmark::Own(fake) => fake.base_url().to_owned(),
+            Postmark::Shared { url, .. } | Postmark::External { url, .. } => url.clone(),
+        };
+        if let Some(config) = postmark_config(&mut tenant) {
+            config.insert("baseUrl".into(), json!(postmark_url.trim_end_matches('/')));
         }
-
         let connector = tenant
             .connectors
             .iter()
@@ -392,7 +624,6 @@ impl MockIdpBuilder {
             .map(|c| PostmarkConnector::new(&c.config))
             .transpose()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-        let inbox_url = postmark.as_ref().map(FakePostmark::inbox_url);
         let public_url = self.public_url.map(|u| u.trim_end_matches('/').to_owned());
         let events = Events::new(clock.clone());
         // The IdP has no long-running responses, so it needs no shutdown signal.
@@ -421,14 +652,15 @@ impl MockIdpBuilder {
         tracing::info!(issuer = %state.issuer(), "mock Logto listening");
         Ok(MockIdp {
             state,
-            handle,
+            client,
             postmark,
-            postmark_url,
+            test_name: crate::artifacts::test_name(),
+            handle,
         })
     }
 
     /// Builder additions on top of the tenant: users (ids from the seed, times from the
-    /// clock), applications, the sample app's extra redirect URIs.
+    /// clock), applications, resources, keys, the client's extra redirect URIs.
     fn apply(&self, tenant: &mut Tenant, rng: &SeededRng, clock: &Clock) {
         let now_ms = clock.unix_millis();
         for user in &self.users {
@@ -483,4 +715,13 @@ impl MockIdpBuilder {
             }
         }
     }
+}
+
+/// The config object of the tenant's Postmark connector, if it has one.
+fn postmark_config(tenant: &mut Tenant) -> Option<&mut serde_json::Map<String, serde_json::Value>> {
+    tenant
+        .connectors
+        .iter_mut()
+        .find(|c| c.connector_id == "postmark-mail")
+        .and_then(|c| c.config.as_object_mut())
 }

@@ -1,40 +1,59 @@
-//! An offline Logto and Postmark for tests: a mock Logto (OIDC provider, sign-in experience
-//! with email verification codes, Logto's Postmark connector) and a fake Postmark API that keeps
-//! every message it is sent.
+//! An offline Logto and Postmark for Rust tests: a mock Logto (its OIDC provider at Logto's
+//! paths, its sign-in experience with email verification codes, its Postmark connector) and a
+//! fake Postmark that keeps every message it is sent. One instance per test, started in
+//! milliseconds, reproducible byte for byte.
 //!
-//! What exists today: the fake Postmark, and the mock Logto: its OIDC provider (discovery,
-//! JWKS, the authorization endpoint with Logto's checks, the authorization-code grant,
-//! userinfo) and its sign-in experience with email codes (HTML pages and the Experience API),
-//! which mails codes through Logto's Postmark connector to the fake Postmark.
+//! # A sign-in in a test
 //!
-//! # The mock Logto
+//! [`MockIdp`] is the front door: start it, point your app at [`MockIdp::issuer`] with the
+//! credentials of [`MockIdp::client`], and read the codes it mails from [`MockIdp::code_for`]
+//! or [`MockIdp::inbox`]. [`Agent`] walks Logto's pages over HTTP (a browser without
+//! JavaScript); with the `browser` feature, [`browser::Browser`] does the same in a headless
+//! Chromium.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use mock_idp::{MockIdp, User};
+//! use mock_idp::{Agent, MockIdp};
 //!
-//! // Arrange: Logto at Logto's paths, on a free port, with its own fake Postmark.
-//! let idp = MockIdp::builder()
-//!     .user(User::email("carol@example.com").name("Carol"))
-//!     .start()
-//!     .await?;
+//! # async fn demo() {
+//! // Arrange: Logto at Logto's paths, with its own fake Postmark, on free ports.
+//! let idp = MockIdp::start().await.unwrap();
+//! let agent = Agent::new();
 //!
-//! // Act: point your app (or any OIDC client) at it.
-//! let issuer = idp.issuer();          // http://127.0.0.1:PORT/oidc, as Logto's issuer
-//! let app = idp.app();                // the registered sample app: id, secret, redirect URIs
-//! # let _ = (issuer, app);
-//! // ... the app redirects to idp.authorization_endpoint(); the user types their email at
-//! // /sign-in, reads the code Logto mailed ...
-//! let code = idp.inbox().expect("its own fake Postmark").wait_for("carol@example.com").await?;
-//! # let _ = code;
-//! // ... and types it at /sign-in/verification-code; the browser goes back to the app.
+//! // Act: where your app's sign-in link leads, then Logto's pages with the emailed code.
+//! let to_logto = agent.get(&idp.sign_in_url()).await;
+//! let back = agent
+//!     .sign_in_with_email_code(&idp, &to_logto, "alice@example.com")
+//!     .await;
 //!
-//! // Assert: what happened, in order, secrets left out.
-//! for event in idp.events() {
-//!     println!("{event}");
-//! }
-//! # Ok(()) }
+//! // Assert: Logto sends the browser back to the app with a code, and mailed Alice hers.
+//! assert!(back.location().starts_with(&idp.client().redirect_uris[0]));
+//! assert_eq!(idp.last_code("alice@example.com").map(|c| c.len()), Some(6));
+//! # }
 //! ```
+//!
+//! # Your own app
+//!
+//! Bind your app first, register its callback, and give it the mock's issuer and client:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! # let my_app = |_issuer: String, _id: &str, _secret: &str| axum::Router::new();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let app_url = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+//! let idp = mock_idp::MockIdp::builder()
+//!     .redirect_uri(format!("{app_url}/callback"))
+//!     .start()
+//!     .await
+//!     .unwrap();
+//! let client = idp.client();
+//! let app = my_app(idp.issuer(), &client.id, &client.secret);
+//! tokio::spawn(async move { axum::serve(listener, app).await });
+//! // ... then an Agent, or a browser::Browser, from `{app_url}/`.
+//! # }
+//! ```
+//!
+//! When a test panics, the `MockIdp` it held prints its event log and the mail it sent, and
+//! writes both to `target/mock-idp-artifacts/{test}/`.
 //!
 //! # The fake Postmark
 //!
@@ -78,8 +97,17 @@
 //!
 //! Time comes from one [`Clock`] (system time or a fixed instant, plus an offset that
 //! [`Clock::advance`] moves) and randomness from one [`SeededRng`]: the same seed, clock and
-//! requests give the same bytes (`MessageID`s, `SubmittedAt`s).
+//! requests give the same bytes (ids, codes, tokens, signatures, `MessageID`s, `SubmittedAt`s).
+//!
+//! # Features
+//!
+//! - `browser`: [`browser::Browser`], headless Chromium through chromedriver, with helpers
+//!   for Logto's flows and failure artifacts (screenshot, page, URL).
 
+mod agent;
+mod artifacts;
+#[cfg(feature = "browser")]
+pub mod browser;
 mod clock;
 mod connector;
 mod events;
@@ -97,12 +125,11 @@ mod server;
 mod state;
 pub mod tenant;
 
+pub use agent::{Agent, Page};
 pub use clock::Clock;
 pub use events::Event;
-pub use idp::{DEFAULT_IDP_PORT, MockIdp, MockIdpBuilder, TestLoginError};
+pub use idp::{Client, MockIdp, MockIdpBuilder, TestLoginError};
 pub use keys::SigningAlg;
-pub use oidc::error::OidcError;
-pub use postmark::{Email, FakePostmark, FakePostmarkBuilder, Inbox, WaitError, WaitFor};
-pub use request_error::RequestError;
+pub use postmark::{Email, FakePostmark, Inbox};
 pub use rng::{DEFAULT_SEED, SeededRng};
-pub use tenant::{Tenant, User};
+pub use tenant::User;

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mock_idp::postmark::DEFAULT_PORT;
-use mock_idp::{DEFAULT_IDP_PORT, FakePostmark, MockIdp, SigningAlg, Tenant};
+use mock_idp::tenant::Tenant;
+use mock_idp::{FakePostmark, MockIdp, SigningAlg};
 
 #[derive(Parser)]
 #[command(
@@ -38,7 +39,7 @@ struct ServeArgs {
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
     /// Port of the mock Logto (0 picks a free one).
-    #[arg(long, default_value_t = DEFAULT_IDP_PORT)]
+    #[arg(long, default_value_t = MockIdp::DEFAULT_PORT)]
     port: u16,
     /// Port of the fake Postmark (0 picks a free one).
     #[arg(long, default_value_t = DEFAULT_PORT)]
@@ -116,22 +117,28 @@ async fn run_idp(args: ServeArgs) -> std::io::Result<()> {
         builder = builder.public_url(url);
     }
     let idp = builder.start().await?;
-    let app = idp.app();
+    let client = idp.client();
     println!("mock Logto is running (Ctrl-C stops it)");
     println!("  issuer         {}", idp.issuer());
     println!("  discovery      {}", idp.discovery_url());
     println!("  signing        {}", idp.signing_alg().as_str());
-    println!("  app id         {}", app.id);
-    println!("  app secret     {}", app.secret.as_deref().unwrap_or("-"));
-    for uri in &app.oidc_client_metadata.redirect_uris {
+    println!("  app id         {}", client.id);
+    println!("  app secret     {}", client.secret);
+    for uri in &client.redirect_uris {
         println!("  redirect URI   {uri}");
     }
-    for uri in &app.oidc_client_metadata.post_logout_redirect_uris {
+    for uri in &client.post_logout_redirect_uris {
         println!("  sign-out URI   {uri}");
     }
-    if let Some(postmark) = idp.postmark() {
-        println!("  fake Postmark  {}", postmark.base_url());
-        println!("  inbox          {}", postmark.inbox_url());
+    match idp.postmark() {
+        Some(postmark) => {
+            println!("  fake Postmark  {}", postmark.base_url());
+            println!("  inbox          {}", postmark.inbox_url());
+        }
+        None => println!(
+            "  Postmark       {} (the tenant's baseUrl)",
+            idp.postmark_url()
+        ),
     }
     println!("  seed           {}", idp.seed());
     stop.recv().await;

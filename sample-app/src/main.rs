@@ -98,22 +98,26 @@ mod demo {
     /// returns the sample app's config for it.
     pub async fn start(base_url: &str) -> Result<(LogtoConfig, Option<MockIdp>), BoxError> {
         let idp = MockIdp::builder()
-            .port(mock_idp::DEFAULT_IDP_PORT)
+            .port(MockIdp::DEFAULT_PORT)
             .postmark_port(mock_idp::postmark::DEFAULT_PORT)
-            .app_redirect_uri(format!("{base_url}/callback"))
-            .app_post_logout_redirect_uri(format!("{base_url}/"))
+            .redirect_uri(format!("{base_url}/callback"))
+            .post_logout_redirect_uri(format!("{base_url}/"))
             .start()
             .await
             .map_err(|e| {
                 format!(
                     "cannot start the mock Logto on 127.0.0.1:{} and its fake Postmark on \
                      127.0.0.1:{} (the demo's fixed ports): {e}",
-                    mock_idp::DEFAULT_IDP_PORT,
+                    MockIdp::DEFAULT_PORT,
                     mock_idp::postmark::DEFAULT_PORT
                 )
             })?;
-        let app = idp.app();
-        let mut config = LogtoConfig::new(idp.base_url(), app.id, app.secret);
+        let client = idp.client();
+        let mut config = LogtoConfig::new(
+            idp.base_url(),
+            client.id.clone(),
+            Some(client.secret.clone()),
+        );
         config.scopes = match list("LOGTO_SCOPES") {
             scopes if scopes.is_empty() => vec!["email".into(), "read:messages".into()],
             scopes => scopes,

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use e2e::browser::Browser;
 use e2e::journey::Journey;
+use mock_idp::browser::Browser;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {

@@ -1,17 +1,14 @@
-//! One browser test: a [`Stack`] of its own, a [`Browser`] of its own, and artifacts when it
-//! fails.
-//!
-//! [`run`] starts both, runs the test body as a task, and if the body panics or outlives
-//! [`JOURNEY_TIMEOUT`], writes into `{artifacts}/{test name}/`: `screenshot.png`, `page.html`,
-//! `url.txt`, `events.json` (the mock Logto's event log) and `emails.json` (every message the
-//! fake Postmark kept), prints where, and fails the test with the original panic. The folder of
-//! a test is emptied when it starts, so what is there is from its last failure.
+//! One browser test of the sample app: a [`Stack`] of its own and a [`Browser`] of its own,
+//! run with [`Browser::run`], so a failure leaves its artifacts in
+//! `target/mock-idp-artifacts/{test}/`: the screenshot, page and URL (the browser's) beside the
+//! event log and the mail (the mock's, written when the panic drops it).
 //!
 //! ```no_run
 //! # async fn demo() {
-//! e2e::journey::run("target/browser-artifacts", mock_idp::MockIdp::builder(), |j| async move {
-//!     j.sign_in("alice@example.com").await; // #sign-in, the email, the code from the inbox
+//! e2e::journey::run(mock_idp::MockIdp::builder(), |j| async move {
+//!     j.sign_in("alice@example.com").await; // #sign-in, then Logto's flow with the emailed code
 //!     j.browser.click("#sign-out").await;
+//!     j.browser.confirm_sign_out(&j.stack.idp).await;
 //!     j.browser.wait_for_text("#status", "Not authenticated").await;
 //! })
 //! .await;
@@ -19,19 +16,14 @@
 //! ```
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use mock_idp::MockIdpBuilder;
+use mock_idp::browser::{Browser, Failure};
 
-use crate::browser::Browser;
 use crate::{Stack, spawn_stack_with};
 
-/// How long one journey may take before it is failed (with artifacts).
-pub const JOURNEY_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// What a browser test works with.
+/// What a browser test of the sample app works with.
 #[derive(Clone, Debug)]
 pub struct Journey {
     /// The mock Logto, fake Postmark and sample app of this test.
@@ -58,7 +50,7 @@ impl Journey {
     }
 
     /// Types `email` on Logto's first screen and submits; waits for the code page. Returns
-    /// the inbox cursor from before the submit (for [`code_after`](Self::code_after)).
+    /// the inbox cursor from before the submit (for [`Stack::code_after`]).
     pub async fn submit_email(&self, email: &str) -> u64 {
         let cursor = self.stack.inbox().cursor();
         self.browser.fill("#identifier", email).await;
@@ -70,7 +62,7 @@ impl Journey {
         cursor
     }
 
-    /// The code in the first email to `email` after `cursor` ([`Stack::code_after`]).
+    /// The code in the first email to `email` after `cursor`.
     pub async fn code_after(&self, email: &str, cursor: u64) -> String {
         self.stack.code_after(email, cursor).await
     }
@@ -88,140 +80,50 @@ impl Journey {
         assert_eq!(self.browser.text("#email").await, email);
     }
 
-    /// The whole sign-in of an existing user: the app's `#sign-in`, the email, the code from
-    /// the inbox, back on the app signed in.
+    /// The whole sign-in of an existing user: the app's `#sign-in`, then Logto's flow with the
+    /// emailed code ([`Browser::sign_in_with_email_code`]), back on the app signed in.
     pub async fn sign_in(&self, email: &str) {
-        self.open_logto("#sign-in", "Sign in").await;
-        let cursor = self.submit_email(email).await;
-        let code = self.code_after(email, cursor).await;
-        self.submit_code(&code).await;
+        self.browser.goto(&self.stack.app_url("/")).await;
+        self.browser.click("#sign-in").await;
+        self.browser
+            .sign_in_with_email_code(&self.stack.idp, email)
+            .await;
         self.assert_signed_in(email).await;
     }
 }
 
-/// A journey that failed.
-#[derive(Debug)]
-pub struct Failure {
-    /// Where its artifacts are.
-    pub artifacts: PathBuf,
-    /// The panic (or the timeout) that failed it.
-    pub panic: Box<dyn std::any::Any + Send>,
-}
-
-/// Runs `test` with a fresh stack and browser; on failure saves the artifacts under
-/// `artifacts_root` and fails with the test's own panic. A missing browser fails too, saying
-/// what to install.
-pub async fn run<F, Fut>(artifacts_root: impl AsRef<Path>, idp: MockIdpBuilder, test: F)
+/// Runs `test` with a fresh stack and browser ([`Browser::run`]): a failure leaves its
+/// artifacts and fails with the test's own panic. A missing browser fails too, saying what to
+/// install.
+pub async fn run<F, Fut>(idp: MockIdpBuilder, test: F)
 where
     F: FnOnce(Journey) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    if let Err(failure) = try_run(artifacts_root, idp, test).await {
-        eprintln!(
-            "browser test failed; artifacts in {}",
-            failure.artifacts.display()
-        );
-        std::panic::resume_unwind(failure.panic);
-    }
+    let (browser, stack) = start(idp).await;
+    browser
+        .run(move |browser| test(Journey { stack, browser }))
+        .await;
 }
 
-/// [`run`], returning the test's failure instead of failing (to test the harness itself).
-/// A browser that cannot start still panics: there is no journey to report on.
-pub async fn try_run<F, Fut>(
-    artifacts_root: impl AsRef<Path>,
-    idp: MockIdpBuilder,
-    test: F,
-) -> Result<(), Failure>
+/// [`run`], returning the failure instead of failing (to test the harness itself).
+pub async fn try_run<F, Fut>(idp: MockIdpBuilder, test: F) -> Result<(), Failure>
 where
     F: FnOnce(Journey) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let dir = artifacts_root.as_ref().join(test_name());
-    let _ = std::fs::remove_dir_all(&dir);
+    let (browser, stack) = start(idp).await;
+    browser
+        .try_run(move |browser| test(Journey { stack, browser }))
+        .await
+}
+
+/// The browser first (it empties the test's artifacts folder), then the stack, whose only
+/// reference goes into the test: dropped by a panic, the mock writes its report.
+async fn start(idp: MockIdpBuilder) -> (Browser, Arc<Stack>) {
     let browser = match Browser::start().await {
         Ok(browser) => browser,
         Err(error) => panic!("{error}"),
     };
-    let journey = Journey {
-        stack: Arc::new(spawn_stack_with(idp).await),
-        browser,
-    };
-    let task = tokio::spawn(test(journey.clone()));
-    let abort = task.abort_handle();
-    let outcome = match tokio::time::timeout(JOURNEY_TIMEOUT, task).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) if error.is_panic() => Err(error.into_panic()),
-        Ok(Err(error)) => Err(Box::new(format!("the journey did not finish: {error}")) as _),
-        Err(_) => {
-            abort.abort();
-            Err(Box::new(format!("the journey took longer than {JOURNEY_TIMEOUT:?}")) as _)
-        }
-    };
-    let result = match outcome {
-        Ok(()) => Ok(()),
-        Err(panic) => {
-            save_artifacts(&dir, &journey).await;
-            Err(Failure {
-                artifacts: dir,
-                panic,
-            })
-        }
-    };
-    let Journey { stack, browser } = journey;
-    browser.close().await;
-    drop(stack);
-    result
-}
-
-/// The running test's name (libtest names the thread after it), as a folder name.
-fn test_name() -> String {
-    let name = std::thread::current()
-        .name()
-        .unwrap_or("unnamed-test")
-        .to_owned();
-    name.replace("::", "-")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Writes what explains a failure; each part on its own, so one that cannot be had (a dead
-/// browser) does not hide the others.
-async fn save_artifacts(dir: &Path, journey: &Journey) {
-    if let Err(error) = std::fs::create_dir_all(dir) {
-        eprintln!("cannot create {}: {error}", dir.display());
-        return;
-    }
-    let write = |name: &str, bytes: &[u8]| {
-        if let Err(error) = std::fs::write(dir.join(name), bytes) {
-            eprintln!("cannot write {name}: {error}");
-        }
-    };
-    let client = journey.browser.client();
-    match client.screenshot().await {
-        Ok(png) => write("screenshot.png", &png),
-        Err(error) => write("screenshot.error.txt", error.to_string().as_bytes()),
-    }
-    match client.source().await {
-        Ok(html) => write("page.html", html.as_bytes()),
-        Err(error) => write("page.error.txt", error.to_string().as_bytes()),
-    }
-    write("url.txt", journey.browser.url().await.as_bytes());
-    let events = serde_json::to_string_pretty(&journey.stack.idp.events()).unwrap_or_default();
-    write("events.json", events.as_bytes());
-    let emails: Vec<_> = journey
-        .stack
-        .inbox()
-        .messages()
-        .iter()
-        .map(mock_idp::Email::to_json)
-        .collect();
-    let emails = serde_json::to_string_pretty(&emails).unwrap_or_default();
-    write("emails.json", emails.as_bytes());
+    (browser, Arc::new(spawn_stack_with(idp).await))
 }

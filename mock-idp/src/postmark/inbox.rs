@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::email::Email;
-use super::store::{Store, WaitEnd};
+use super::store::{Ended, Store};
 
 /// How long [`Inbox::wait_for`] waits unless told otherwise (real time, not the mock clock).
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,7 +24,7 @@ pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// of what waits returned.
 ///
 /// ```no_run
-/// # async fn demo(postmark: mock_idp::FakePostmark) -> Result<(), mock_idp::WaitError> {
+/// # async fn demo(postmark: mock_idp::FakePostmark) -> Result<(), mock_idp::postmark::WaitError> {
 /// let inbox = postmark.inbox();
 /// let cursor = inbox.cursor();                     // before triggering the mail
 /// // ... make the app send a code to alice@example.com ...
@@ -145,7 +145,50 @@ impl WaitFor {
             to: self.to,
             after,
             timeout: self.timeout,
-            end,
+            end: end.into(),
+        })
+    }
+
+    /// Resolves to the code in the message instead of the message (an error when the message
+    /// carries none).
+    pub fn code(self) -> WaitForCode {
+        WaitForCode(self)
+    }
+}
+
+/// A pending wait for the code in the next message; `.await` it. Built by [`WaitFor::code`]
+/// (or `MockIdp::code_for`).
+#[must_use = "a wait does nothing unless awaited"]
+#[derive(Debug)]
+pub struct WaitForCode(WaitFor);
+
+impl WaitForCode {
+    /// Only messages with a sequence number above `seq` (e.g. an [`Inbox::cursor`]) count.
+    pub fn after(self, seq: u64) -> Self {
+        Self(self.0.after(seq))
+    }
+
+    /// How long to wait, in real time (default [`DEFAULT_WAIT_TIMEOUT`]).
+    pub fn timeout(self, timeout: Duration) -> Self {
+        Self(self.0.timeout(timeout))
+    }
+}
+
+impl IntoFuture for WaitForCode {
+    type Output = Result<String, WaitError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let (to, timeout, after) = (self.0.to.clone(), self.0.timeout, self.0.after);
+        Box::pin(async move {
+            let mail = self.0.run().await?;
+            mail.code().map(str::to_owned).ok_or_else(|| WaitError {
+                to,
+                after: after.unwrap_or(mail.seq().saturating_sub(1)),
+                timeout,
+                end: WaitEnd::NoCode,
+                arrived: vec![mail],
+            })
         })
     }
 }
@@ -156,6 +199,26 @@ impl IntoFuture for WaitFor {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
+    }
+}
+
+/// Why a wait ended without a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// The timeout passed.
+    TimedOut,
+    /// The fake Postmark was dropped: nothing more can arrive.
+    ShutDown,
+    /// The message arrived but carries no code ([`WaitFor::code`]); it is in `arrived`.
+    NoCode,
+}
+
+impl From<Ended> for WaitEnd {
+    fn from(ended: Ended) -> Self {
+        match ended {
+            Ended::TimedOut => Self::TimedOut,
+            Ended::ShutDown => Self::ShutDown,
+        }
     }
 }
 
@@ -182,6 +245,19 @@ impl fmt::Display for WaitError {
                 "no email to {} after #{} within {:?}",
                 self.to, self.after, self.timeout
             )?,
+            WaitEnd::NoCode => {
+                return write!(
+                    f,
+                    "the email to {} after #{} carries no code: {}",
+                    self.to,
+                    self.after,
+                    self.arrived
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+            }
             WaitEnd::ShutDown => write!(
                 f,
                 "no email to {} after #{}: the fake Postmark shut down",

@@ -60,9 +60,8 @@ pub use auth::TEST_TOKEN;
 pub use email::{Email, Header};
 pub use error::{ApiError, codes};
 pub use faults::{Fault, InvalidFault};
-pub use inbox::{DEFAULT_WAIT_TIMEOUT, Inbox, WaitError, WaitFor};
+pub use inbox::{DEFAULT_WAIT_TIMEOUT, Inbox, WaitEnd, WaitError, WaitFor, WaitForCode};
 pub use message::Attachment;
-pub use store::WaitEnd;
 pub use templates::{MAX_TEMPLATES, TemplateSource, TemplateType};
 
 use crate::clock::Clock;

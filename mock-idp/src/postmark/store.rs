@@ -139,7 +139,7 @@ impl Store {
         &self,
         deadline: tokio::time::Instant,
         mut find: impl FnMut() -> Option<T>,
-    ) -> Result<T, WaitEnd> {
+    ) -> Result<T, Ended> {
         let mut changes = self.subscribe();
         loop {
             changes.borrow_and_update();
@@ -147,22 +147,22 @@ impl Store {
                 return Ok(found);
             }
             if self.is_closed() {
-                return Err(WaitEnd::ShutDown);
+                return Err(Ended::ShutDown);
             }
             match tokio::time::timeout_at(deadline, changes.changed()).await {
                 Ok(Ok(())) => {}
-                Ok(Err(_)) => return Err(WaitEnd::ShutDown),
-                Err(_) => return Err(WaitEnd::TimedOut),
+                Ok(Err(_)) => return Err(Ended::ShutDown),
+                Err(_) => return Err(Ended::TimedOut),
             }
         }
     }
 }
 
-/// Why a wait ended without a message.
+/// Why [`Store::wait_until`] gave up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WaitEnd {
-    /// The timeout passed.
+pub(crate) enum Ended {
+    /// The deadline passed.
     TimedOut,
-    /// The fake Postmark was dropped: nothing more can arrive.
+    /// The store closed (the fake Postmark was dropped): nothing more can arrive.
     ShutDown,
 }

@@ -32,7 +32,7 @@ use super::error::ApiError;
 use super::faults::Fault;
 use super::inbox::DEFAULT_WAIT_TIMEOUT;
 use super::query::Params;
-use super::store::WaitEnd;
+use super::store::Ended;
 use super::wire::{self, Fields};
 
 /// The longest `timeout_ms` a wait accepts (two minutes).
@@ -119,11 +119,11 @@ pub(crate) async fn wait(
     });
     let waited = tokio::select! {
         waited = found => waited,
-        () = shutdown.wait() => Err(WaitEnd::ShutDown),
+        () = shutdown.wait() => Err(Ended::ShutDown),
     };
     match waited {
         Ok(email) => Ok(Json(email.to_json()).into_response()),
-        Err(WaitEnd::TimedOut) => {
+        Err(Ended::TimedOut) => {
             let arrived = state.store.since(after);
             let body = json!({
                 "ErrorCode": 408,
@@ -138,7 +138,7 @@ pub(crate) async fn wait(
             let close = [(axum::http::header::CONNECTION, "close")];
             Ok((StatusCode::REQUEST_TIMEOUT, close, Json(body)).into_response())
         }
-        Err(WaitEnd::ShutDown) => Err(ApiError::new(
+        Err(Ended::ShutDown) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             503,
             "The fake Postmark is shutting down.",

@@ -1,5 +1,6 @@
 //! `/oidc/auth`: one test per check, the interaction, its resume, and SSO.
 
+use crate::idp_support::OidcAssert;
 use mock_idp::MockIdp;
 
 use crate::idp_support::{Idp, REDIRECT, answer};
@@ -13,12 +14,12 @@ async fn a_valid_request_starts_an_interaction_at_the_sign_in_page() {
     let started = idp.get(&idp.auth_url(&[]), &[]).await;
     assert_eq!(started.status, 303, "{started:?}");
     assert_eq!(
-        started.location.as_deref(),
+        started.raw_location(),
         Some(format!("/sign-in?app_id={}", idp.client_id).as_str())
     );
     let cookie = started
-        .cookies
-        .iter()
+        .set_cookies()
+        .into_iter()
         .find(|c| c.starts_with("_interaction="))
         .unwrap();
     assert!(
@@ -69,7 +70,7 @@ async fn interaction_mode_and_first_screen_pick_the_first_screen() {
     ];
     for (params, path) in cases {
         let started = idp.get(&idp.auth_url(params), &[]).await;
-        let location = started.location.unwrap();
+        let location = started.raw_location().unwrap();
         assert!(
             location.starts_with(&format!("{path}?app_id=")),
             "{params:?} → {location}"
@@ -119,7 +120,7 @@ async fn errors_before_the_redirect_uri_is_validated_are_400_and_never_redirecte
     for (params, error, description) in cases {
         let answer = idp.get(&idp.auth_url(params), &[]).await;
         assert!(
-            answer.location.is_none(),
+            answer.raw_location().is_none(),
             "{params:?} must not redirect: {answer:?}"
         );
         assert_eq!(
@@ -138,7 +139,7 @@ async fn errors_before_the_redirect_uri_is_validated_are_400_and_never_redirecte
             &[],
         )
         .await;
-    assert!(both.location.is_none());
+    assert!(both.raw_location().is_none());
     both.assert_oidc_error(400, "unsupported_response_type");
 }
 
@@ -158,7 +159,7 @@ async fn duplicate_parameters_are_rejected_except_resource() {
     assert!(
         idp.get(&url, &[])
             .await
-            .location
+            .raw_location()
             .unwrap()
             .starts_with("/sign-in")
     );
@@ -269,11 +270,11 @@ async fn pkce_is_optional_for_a_traditional_app_but_required_for_a_public_one() 
         )
         .await;
     assert!(
-        without.location.unwrap().starts_with("/sign-in"),
+        without.raw_location().unwrap().starts_with("/sign-in"),
         "a traditional app may skip PKCE"
     );
 
-    let mut spa = idp.idp.app();
+    let mut spa = crate::idp_support::fixture_app();
     spa.id = "spa00000000000000000a".into();
     spa.app_type = mock_idp::tenant::ApplicationType::Spa;
     spa.secret = None;
@@ -301,7 +302,7 @@ async fn prompt_none_without_a_session_is_login_required() {
 async fn the_resume_returns_a_code_state_and_iss_with_303() {
     let idp = Idp::start().await;
     let (done, session) = idp.sign_in("alice@example.com", &[]).await;
-    let location = done.location.as_deref().unwrap();
+    let location = done.raw_location().unwrap();
     assert!(
         location.starts_with(&format!("{REDIRECT}?code=")),
         "{location}"
@@ -311,11 +312,11 @@ async fn the_resume_returns_a_code_state_and_iss_with_303() {
     assert_eq!(done.location_param("iss"), Some(idp.idp.issuer()));
     assert!(!session.is_empty());
     assert!(
-        done.cookies
+        done.set_cookies()
             .iter()
             .any(|c| c.starts_with("_interaction=;") && c.contains("Max-Age=0")),
         "the interaction cookie is cleared: {:?}",
-        done.cookies
+        done.set_cookies()
     );
 }
 
@@ -331,7 +332,7 @@ async fn a_second_sign_in_is_silent_until_prompt_login() {
         .await;
     assert_eq!(again.status, 303);
     assert!(
-        again.location.as_deref().unwrap().starts_with(REDIRECT),
+        again.raw_location().unwrap().starts_with(REDIRECT),
         "SSO: straight back with a code: {again:?}"
     );
     assert_eq!(again.location_param("state").as_deref(), Some("again"));
@@ -352,7 +353,7 @@ async fn a_second_sign_in_is_silent_until_prompt_login() {
         )
         .await;
     assert!(
-        login.location.unwrap().starts_with("/sign-in"),
+        login.raw_location().unwrap().starts_with("/sign-in"),
         "prompt=login asks again"
     );
 }
@@ -370,7 +371,7 @@ async fn a_resume_needs_its_interaction_cookie() {
         .await;
     assert_eq!(before_login.status, 303);
     assert!(
-        before_login.location.unwrap().starts_with("/sign-in"),
+        before_login.raw_location().unwrap().starts_with("/sign-in"),
         "not signed in yet: back to the sign-in page"
     );
 
@@ -478,7 +479,7 @@ async fn post_requests_are_accepted_too() {
     let started = answer(response).await;
     assert_eq!(started.status, 303, "{started:?}");
     assert_eq!(
-        started.location.as_deref(),
+        started.raw_location(),
         Some(format!("/sign-in?app_id={}", idp.client_id).as_str())
     );
     assert!(started.cookie("_interaction").is_some(), "{started:?}");

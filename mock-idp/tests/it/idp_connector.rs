@@ -10,10 +10,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::idp_support::{Browser, Idp};
 
 async fn idp_with(postmark: &MockServer) -> Idp {
-    Idp::start_with(MockIdp::builder().postmark_url(postmark.uri())).await
+    Idp::start_with(MockIdp::builder().external_postmark(postmark.uri())).await
 }
 
-async fn send_code(browser: &Browser<'_>, to: &str) -> crate::idp_support::Answer {
+async fn send_code(browser: &Browser<'_>, to: &str) -> mock_idp::Page {
     browser.start(&[]).await;
     browser
         .api(
@@ -78,7 +78,7 @@ async fn the_connector_sends_exactly_logtos_request() {
     assert_eq!(body["TemplateModel"]["locale"], "en");
     assert_eq!(body["TemplateModel"]["application"]["id"], idp.client_id);
     assert!(
-        idp.idp.inbox().is_none(),
+        idp.idp.postmark().is_none(),
         "no fake Postmark of its own when given a URL"
     );
 }
@@ -163,7 +163,7 @@ async fn an_unreachable_postmark_is_connector_general_too() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let idp = Idp::start_with(MockIdp::builder().postmark_url(url)).await;
+    let idp = Idp::start_with(MockIdp::builder().external_postmark(url)).await;
     let browser = Browser::new(&idp);
     let answer = send_code(&browser, "alice@example.com").await;
     assert_eq!(answer.status, 400);

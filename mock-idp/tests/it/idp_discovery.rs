@@ -1,5 +1,6 @@
 //! Discovery and JWKS: Logto's fields for what is implemented, this instance's URLs.
 
+use crate::idp_support::OidcAssert;
 use mock_idp::{MockIdp, SigningAlg};
 
 use crate::idp_support::{Idp, answer, jwt_part};
@@ -170,7 +171,7 @@ async fn unknown_routes_answer_in_logtos_shape() {
 
 #[tokio::test]
 async fn a_builder_key_signs_and_the_fixture_keys_stay_published() {
-    let rsa = mock_idp::Tenant::fixture()
+    let rsa = mock_idp::tenant::Tenant::fixture()
         .unwrap()
         .logto_configs
         .oidc_private_keys[1]

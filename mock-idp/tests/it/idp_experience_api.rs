@@ -33,7 +33,7 @@ async fn begin<'a>(idp: &'a Idp, event: &str) -> Browser<'a> {
 
 /// Sends a code to `to` and reads it from the inbox; returns (verificationId, code).
 async fn send(browser: &Browser<'_>, to: &str, event: &str) -> (String, String) {
-    let cursor = browser.idp.idp.inbox().unwrap().cursor();
+    let cursor = browser.idp.idp.inbox().cursor();
     let sent = browser
         .api(
             POST,
@@ -47,7 +47,6 @@ async fn send(browser: &Browser<'_>, to: &str, event: &str) -> (String, String) 
         .idp
         .idp
         .inbox()
-        .unwrap()
         .wait_for(to)
         .after(cursor)
         .await
@@ -55,12 +54,7 @@ async fn send(browser: &Browser<'_>, to: &str, event: &str) -> (String, String) 
     (id, mail.code().unwrap().to_owned())
 }
 
-async fn verify(
-    browser: &Browser<'_>,
-    to: &str,
-    id: &str,
-    code: &str,
-) -> crate::idp_support::Answer {
+async fn verify(browser: &Browser<'_>, to: &str, id: &str, code: &str) -> mock_idp::Page {
     browser
         .api(
             POST,
@@ -70,7 +64,7 @@ async fn verify(
         .await
 }
 
-async fn identify(browser: &Browser<'_>, id: &str) -> crate::idp_support::Answer {
+async fn identify(browser: &Browser<'_>, id: &str) -> mock_idp::Page {
     browser
         .api(
             POST,
@@ -80,7 +74,7 @@ async fn identify(browser: &Browser<'_>, id: &str) -> crate::idp_support::Answer
         .await
 }
 
-fn assert_logto_error(answer: &crate::idp_support::Answer, status: u16, code: &str) -> String {
+fn assert_logto_error(answer: &mock_idp::Page, status: u16, code: &str) -> String {
     assert_eq!(answer.status, status, "{answer:?}");
     let body = answer.json();
     assert_eq!(body["code"], code, "{answer:?}");
@@ -191,12 +185,7 @@ async fn each_event_uses_its_template_and_the_connector_sends_logtos_request() {
     for (event, alias) in [("SignIn", "logto-sign-in"), ("Register", "logto-register")] {
         let browser = begin(&idp, event).await;
         send(&browser, "alice@example.com", event).await;
-        let mail = idp
-            .idp
-            .inbox()
-            .unwrap()
-            .latest_to("alice@example.com")
-            .unwrap();
+        let mail = idp.idp.inbox().latest_to("alice@example.com").unwrap();
         assert_eq!(mail.template_alias(), Some(alias));
         let sent = mail.sent_json().as_object().unwrap();
         assert_eq!(
@@ -470,7 +459,6 @@ async fn the_interaction_can_be_read_without_its_codes() {
         !read.body.contains(
             &idp.idp
                 .inbox()
-                .unwrap()
                 .latest_to("alice@example.com")
                 .unwrap()
                 .code()

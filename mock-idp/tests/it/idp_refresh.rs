@@ -1,5 +1,6 @@
 //! `grant_type=refresh_token`, API resources on refresh, revocation and introspection.
 
+use crate::idp_support::OidcAssert;
 use std::time::Duration;
 
 use mock_idp::MockIdp;
@@ -15,7 +16,7 @@ async fn tokens(idp: &Idp, overrides: &[(&str, &str)]) -> Value {
     response.json()
 }
 
-async fn refresh(idp: &Idp, token: &str, extra: &[(&str, &str)]) -> crate::idp_support::Answer {
+async fn refresh(idp: &Idp, token: &str, extra: &[(&str, &str)]) -> mock_idp::Page {
     let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
     form.extend_from_slice(extra);
     idp.token(&form).await
@@ -112,7 +113,7 @@ async fn refresh_errors() {
 
 #[tokio::test]
 async fn another_client_cannot_use_the_refresh_token() {
-    let mut other = Idp::start().await.idp.app();
+    let mut other = crate::idp_support::fixture_app();
     other.id = "other0000000000000000".into();
     other.secret = Some("other-secret".into());
     let idp = Idp::start_with(MockIdp::builder().application(other)).await;
@@ -168,7 +169,7 @@ async fn a_resource_requested_at_sign_in_can_be_refreshed_into_a_jwt() {
     .assert_oidc_error(400, "invalid_target");
 }
 
-async fn post_form(idp: &Idp, url: String, form: &[(&str, &str)]) -> crate::idp_support::Answer {
+async fn post_form(idp: &Idp, url: String, form: &[(&str, &str)]) -> mock_idp::Page {
     answer(
         idp.http
             .post(url)

@@ -1,8 +1,10 @@
 //! Sign-out: `/oidc/session/end`, its confirm page, and what it ends.
 
+use crate::idp_support::OidcAssert;
+use mock_idp::Page;
 use serde_json::Value;
 
-use crate::idp_support::{Answer, Browser, Idp, REDIRECT};
+use crate::idp_support::{Browser, Idp, REDIRECT};
 
 const HOME: &str = "http://localhost:3000/";
 
@@ -22,7 +24,7 @@ fn form_value(page: &str, name: &str) -> String {
 }
 
 /// Submits the confirm form of `page` (the end-session page), as its script or `#confirm` does.
-async fn confirm(idp: &Idp, browser: &Browser<'_>, page: &Answer) -> Answer {
+async fn confirm(idp: &Idp, browser: &Browser<'_>, page: &Page) -> Page {
     let xsrf = form_value(&page.body, "xsrf");
     browser
         .post_form(
@@ -40,7 +42,7 @@ async fn signing_out_ends_the_session_and_returns_to_the_post_logout_uri() {
 
     // Before sign-out, a second sign-in is silent.
     let silent = browser.get(&idp.auth_url(&[("scope", "openid")])).await;
-    assert!(silent.location.as_deref().unwrap().starts_with(REDIRECT));
+    assert!(silent.raw_location().unwrap().starts_with(REDIRECT));
 
     let end = format!(
         "{}/session/end?client_id={}&post_logout_redirect_uri={HOME}&state=bye",
@@ -63,16 +65,16 @@ async fn signing_out_ends_the_session_and_returns_to_the_post_logout_uri() {
     let confirmed = confirm(&idp, &browser, &page).await;
     assert_eq!(confirmed.status, 303);
     assert_eq!(
-        confirmed.location.as_deref(),
+        confirmed.raw_location(),
         Some(format!("{HOME}?state=bye").as_str())
     );
     assert!(
         confirmed
-            .cookies
+            .set_cookies()
             .iter()
             .any(|c| c.starts_with("_session=;")),
         "{:?}",
-        confirmed.cookies
+        confirmed.set_cookies()
     );
 
     // The grant without offline_access is gone; a new sign-in asks again.
@@ -81,7 +83,7 @@ async fn signing_out_ends_the_session_and_returns_to_the_post_logout_uri() {
         .assert_oidc_error(401, "invalid_token");
     let again = browser.get(&idp.auth_url(&[("scope", "openid")])).await;
     assert!(
-        again.location.as_deref().unwrap().starts_with("/sign-in"),
+        again.raw_location().unwrap().starts_with("/sign-in"),
         "{again:?}"
     );
 }
@@ -96,13 +98,13 @@ async fn offline_access_survives_sign_out() {
         .await;
     let confirmed = confirm(&idp, &browser, &page).await;
     assert_eq!(
-        confirmed.location.as_deref(),
+        confirmed.raw_location(),
         Some(format!("{}/session/end/success", idp.idp.issuer()).as_str())
     );
     let ended = idp.last_event("end_session.success");
     assert_eq!(ended.data["session_ended"], true, "{ended:?}");
     assert_eq!(ended.data["grants_revoked"], 0, "{ended:?}");
-    let success = browser.get(confirmed.location.as_deref().unwrap()).await;
+    let success = browser.get(confirmed.raw_location().unwrap()).await;
     assert!(success.body.contains("You have successfully signed out."));
     let refreshed = idp
         .token(&[
@@ -130,7 +132,7 @@ async fn the_id_token_hint_identifies_the_client() {
     assert_eq!(page.status, 200, "{page:?}");
     let confirmed = confirm(&idp, &browser, &page).await;
     assert_eq!(
-        confirmed.location.as_deref(),
+        confirmed.raw_location(),
         Some(HOME),
         "the hint's client registered the post-logout URI"
     );

@@ -1,8 +1,9 @@
 //! Helpers for the mock Logto's tests: a client that never follows redirects, and a sign-in
 //! flow through the test-only login.
 
+use mock_idp::tenant::Tenant;
 use mock_idp::tenant::{Application, ApplicationType};
-use mock_idp::{MockIdp, MockIdpBuilder, Tenant};
+use mock_idp::{Agent, MockIdp, MockIdpBuilder, Page};
 use serde_json::Value;
 
 /// The sample app's registered redirect URI (fixture).
@@ -18,41 +19,18 @@ pub struct Idp {
     pub secret: String,
 }
 
-/// An answer: status, headers of interest and body.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub location: Option<String>,
-    pub cookies: Vec<String>,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: String,
+/// Assertions on Logto's OIDC errors.
+pub trait OidcAssert {
+    /// Asserts an error in Logto's OIDC shape and returns its `error_description`.
+    fn assert_oidc_error(&self, status: u16, error: &str) -> String;
+    /// Asserts an error redirected to the client: `error`, `state` and `iss` in the Location.
+    fn assert_redirected_error(&self, error: &str, state: Option<&str>, issuer: &str) -> String;
+    /// The `Location` exactly as sent (relative ones stay relative).
+    fn raw_location(&self) -> Option<&str>;
 }
 
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    /// A query parameter of the `Location`.
-    pub fn location_param(&self, name: &str) -> Option<String> {
-        let location = self.location.as_deref()?;
-        let query = location.split_once('?')?.1;
-        form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    }
-
-    /// The value a `Set-Cookie` gives `name`.
-    pub fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies.iter().find_map(|c| {
-            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
-            let (k, v) = pair.split_once('=')?;
-            (k == name).then(|| v.to_owned())
-        })
-    }
-
-    /// Asserts an error in Logto's OIDC shape and returns its `error_description`.
-    pub fn assert_oidc_error(&self, status: u16, error: &str) -> String {
+impl OidcAssert for Page {
+    fn assert_oidc_error(&self, status: u16, error: &str) -> String {
         assert_eq!(self.status, status, "{self:?}");
         let body = self.json();
         assert_eq!(body["code"], format!("oidc.{error}"), "{self:?}");
@@ -61,18 +39,9 @@ impl Answer {
         body["error_description"].as_str().unwrap().to_owned()
     }
 
-    /// Asserts an error redirected to the client: `error`, `state` and `iss` in the Location.
-    pub fn assert_redirected_error(
-        &self,
-        error: &str,
-        state: Option<&str>,
-        issuer: &str,
-    ) -> String {
+    fn assert_redirected_error(&self, error: &str, state: Option<&str>, issuer: &str) -> String {
         assert_eq!(self.status, 303, "{self:?}");
-        assert!(
-            self.location.as_deref().unwrap().starts_with(REDIRECT),
-            "{self:?}"
-        );
+        assert!(self.location().starts_with(REDIRECT), "{self:?}");
         assert_eq!(
             self.location_param("error").as_deref(),
             Some(error),
@@ -86,6 +55,10 @@ impl Answer {
         );
         self.location_param("error_description").unwrap_or_default()
     }
+
+    fn raw_location(&self) -> Option<&str> {
+        self.header("location")
+    }
 }
 
 impl Idp {
@@ -95,10 +68,10 @@ impl Idp {
 
     pub async fn start_with(builder: MockIdpBuilder) -> Self {
         let idp = builder.start().await.expect("the mock IdP starts");
-        let app = idp.app();
+        let client = idp.client().clone();
         Self {
-            client_id: app.id,
-            secret: app.secret.unwrap_or_default(),
+            client_id: client.id,
+            secret: client.secret,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -137,7 +110,7 @@ impl Idp {
         format!("{}?{}", self.idp.authorization_endpoint(), query.finish())
     }
 
-    pub async fn get(&self, url: &str, cookies: &[(&str, &str)]) -> Answer {
+    pub async fn get(&self, url: &str, cookies: &[(&str, &str)]) -> Page {
         let mut request = self.http.get(url);
         if !cookies.is_empty() {
             let header: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -158,7 +131,7 @@ impl Idp {
 
     /// Signs `email` in through the test-only login: `/oidc/auth`, login, resume. Returns the
     /// final redirect (with the code) and the session cookie.
-    pub async fn sign_in(&self, email: &str, overrides: &[(&str, &str)]) -> (Answer, String) {
+    pub async fn sign_in(&self, email: &str, overrides: &[(&str, &str)]) -> (Page, String) {
         let started = self.get(&self.auth_url(overrides), &[]).await;
         assert_eq!(started.status, 303, "{started:?}");
         let interaction = started
@@ -178,7 +151,7 @@ impl Idp {
     }
 
     /// POSTs a form to the token endpoint, authenticating with HTTP Basic.
-    pub async fn token(&self, form: &[(&str, &str)]) -> Answer {
+    pub async fn token(&self, form: &[(&str, &str)]) -> Page {
         let request = self
             .http
             .post(self.idp.token_endpoint())
@@ -189,7 +162,7 @@ impl Idp {
     }
 
     /// The usual code exchange (Basic auth, redirect_uri, verifier).
-    pub async fn exchange(&self, code: &str) -> Answer {
+    pub async fn exchange(&self, code: &str) -> Page {
         self.token(&[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -199,7 +172,7 @@ impl Idp {
         .await
     }
 
-    pub async fn userinfo(&self, token: &str) -> Answer {
+    pub async fn userinfo(&self, token: &str) -> Page {
         answer(
             self.http
                 .get(self.idp.userinfo_endpoint())
@@ -231,25 +204,10 @@ pub fn encode(form: &[(&str, &str)]) -> String {
     body.finish()
 }
 
-pub async fn answer(response: reqwest::Response) -> Answer {
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let location = headers
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let cookies = headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let body = response.text().await.unwrap();
-    Answer {
-        status,
-        location,
-        cookies,
-        headers,
-        body,
-    }
+/// Reads an answer whole.
+pub async fn answer(response: reqwest::Response) -> Page {
+    let url = response.url().to_string();
+    Page::read(&url, response).await
 }
 
 /// The payload of a JWT, decoded without verification (for asserting claims).
@@ -262,21 +220,22 @@ pub fn jwt_part(token: &str, index: usize) -> Value {
     serde_json::from_slice(&bytes).expect("JSON")
 }
 
-/// A browser-like client: a cookie jar for the IdP's host, no automatic redirects.
+/// A visitor of the IdP: the library's [`Agent`], with paths relative to the IdP and the
+/// sample app's authorization request at hand.
 pub struct Browser<'a> {
     pub idp: &'a Idp,
-    jar: std::cell::RefCell<Vec<(String, String)>>,
+    pub agent: Agent,
 }
 
 impl<'a> Browser<'a> {
     pub fn new(idp: &'a Idp) -> Self {
         Self {
             idp,
-            jar: std::cell::RefCell::default(),
+            agent: Agent::new(),
         }
     }
 
-    /// An absolute URL for a `Location` (relative ones are on the IdP).
+    /// An absolute URL for a path on the IdP (absolute URLs stay as they are).
     pub fn absolute(&self, location: &str) -> String {
         if location.starts_with("http") {
             location.to_owned()
@@ -285,105 +244,36 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn remember(&self, answer: &Answer) {
-        let mut jar = self.jar.borrow_mut();
-        for cookie in &answer.cookies {
-            let (pair, attributes) = cookie.split_once(';').unwrap_or((cookie, ""));
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            jar.retain(|(n, _)| n != name);
-            if !value.is_empty() && !attributes.contains("Max-Age=0") {
-                jar.push((name.to_owned(), value.to_owned()));
-            }
-        }
+    pub async fn get(&self, url: &str) -> Page {
+        self.agent.get(&self.absolute(url)).await
     }
 
-    fn cookie_header(&self) -> Option<String> {
-        let jar = self.jar.borrow();
-        (!jar.is_empty()).then(|| {
-            jar.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    pub async fn get(&self, url: &str) -> Answer {
-        let mut request = self.idp.http.get(self.absolute(url));
-        if let Some(cookies) = self.cookie_header() {
-            request = request.header("Cookie", cookies);
-        }
-        let answer = answer(request.send().await.unwrap()).await;
-        self.remember(&answer);
-        answer
-    }
-
-    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Answer {
-        let mut request = self
-            .idp
-            .http
-            .post(self.absolute(url))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(encode(form));
-        if let Some(cookies) = self.cookie_header() {
-            request = request.header("Cookie", cookies);
-        }
-        let answer = answer(request.send().await.unwrap()).await;
-        self.remember(&answer);
-        answer
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Page {
+        self.agent.post_form(&self.absolute(url), form).await
     }
 
     /// JSON to the Experience API (with the cookies).
-    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
-        let mut request = self.idp.http.request(method, self.absolute(path));
-        if let Some(cookies) = self.cookie_header() {
-            request = request.header("Cookie", cookies);
-        }
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Page {
+        let mut request = self.agent.http().request(method, self.absolute(path));
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let answer = answer(request.send().await.unwrap()).await;
-        self.remember(&answer);
-        answer
+        self.agent.send(request).await
     }
 
-    /// Follows 303s (on the IdP) until an answer that is not a redirect to the IdP; returns
-    /// the last answer (a page, or the redirect to the app).
-    pub async fn follow(&self, mut answer: Answer) -> Answer {
-        while answer.status == 303 {
-            let location = answer.location.clone().unwrap();
-            if location.starts_with("http") && !location.starts_with(self.idp.idp.base_url()) {
-                break;
-            }
-            answer = self.get(&location).await;
-        }
-        answer
+    /// Follows redirects on the IdP until an answer that is not one (a page, or the redirect
+    /// to the app).
+    pub async fn follow(&self, answer: Page) -> Page {
+        self.agent
+            .follow_within(self.idp.idp.base_url(), answer)
+            .await
     }
 
     /// Starts a sign-in at `/oidc/auth` with the sample app's parameters and lands on the first
     /// screen.
-    pub async fn start(&self, overrides: &[(&str, &str)]) -> Answer {
+    pub async fn start(&self, overrides: &[(&str, &str)]) -> Page {
         let started = self.get(&self.idp.auth_url(overrides)).await;
         assert_eq!(started.status, 303, "{started:?}");
         self.follow(started).await
-    }
-}
-
-impl Answer {
-    /// The text of the first `[role=alert]` element (an error), if any.
-    pub fn alert(&self) -> Option<String> {
-        self.text_after(r#"role="alert">"#)
-    }
-
-    /// The text of `#offer` ("No account found …", "An account with … already exists …").
-    pub fn offer(&self) -> Option<String> {
-        self.text_after(r#"id="offer" role="status">"#)
-    }
-
-    fn text_after(&self, marker: &str) -> Option<String> {
-        let start = self.body.find(marker)? + marker.len();
-        let end = self.body[start..].find('<')? + start;
-        Some(self.body[start..end].to_owned())
     }
 }

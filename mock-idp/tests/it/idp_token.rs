@@ -1,6 +1,7 @@
 //! `/oidc/token` with `grant_type=authorization_code`: every error in Logto's shape, and the
 //! tokens as Logto issues them.
 
+use crate::idp_support::OidcAssert;
 use std::time::Duration;
 
 use serde_json::json;
@@ -377,10 +378,9 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
 
 #[tokio::test]
 async fn the_redirect_uri_must_equal_the_one_of_the_authorization_request() {
-    let idp = Idp::start_with(
-        mock_idp::MockIdp::builder().app_redirect_uri("http://localhost:3000/other"),
-    )
-    .await;
+    let idp =
+        Idp::start_with(mock_idp::MockIdp::builder().redirect_uri("http://localhost:3000/other"))
+            .await;
     let code = idp.code("alice@example.com", &[]).await;
     let response = idp
         .token(&[

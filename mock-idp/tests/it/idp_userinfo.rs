@@ -1,5 +1,6 @@
 //! `/oidc/me`.
 
+use crate::idp_support::OidcAssert;
 use serde_json::json;
 
 use crate::idp_support::{Idp, answer, encode};

@@ -1,10 +1,13 @@
 //! Integration tests of `mock-idp`, in one binary (each test binary costs a link).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent;
+mod first_test;
 mod idp_authorize;
 mod idp_connector;
 mod idp_discovery;
 mod idp_experience_api;
+mod idp_front_door;
 mod idp_openidconnect;
 mod idp_pages;
 mod idp_refresh;
@@ -14,6 +17,7 @@ mod idp_token;
 mod idp_userinfo;
 mod postmark_clients;
 mod postmark_errors;
+mod postmark_example;
 mod postmark_faults;
 mod postmark_inbox;
 mod postmark_messages;
@@ -24,3 +28,4 @@ mod postmark_templates;
 mod postmark_test_api;
 mod readme;
 mod support;
+mod token_example;

@@ -1,5 +1,6 @@
 //! Every row of the error table: status, ErrorCode, a JSON body, and the order of the checks.
 
+use crate::support::PostmarkAssert;
 use mock_idp::FakePostmark;
 use serde_json::json;
 
@@ -130,7 +131,7 @@ async fn a_batch_may_be_larger_than_10_mb_but_not_than_50_mb() {
         reply.status,
         200,
         "12 MB in a batch is fine: {}",
-        &reply.text[..reply.text.len().min(300)]
+        &reply.body[..reply.body.len().min(300)]
     );
 
     let items: Vec<_> = (0..9)
@@ -354,9 +355,7 @@ async fn unknown_routes_and_wrong_methods_answer_json() {
         .send()
         .await
         .unwrap();
-    crate::support::Reply::from(reply)
-        .await
-        .assert_error(405, 405);
+    crate::support::reply(reply).await.assert_error(405, 405);
 }
 
 #[tokio::test]

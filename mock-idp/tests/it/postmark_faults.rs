@@ -1,5 +1,6 @@
 //! Injected failures: exactly n sends fail as Postmark would answer, then sends succeed.
 
+use crate::support::PostmarkAssert;
 use mock_idp::postmark::Fault;
 use serde_json::json;
 

@@ -1,5 +1,6 @@
 //! The Rust inbox: waits by sequence, never a message twice, failures that explain themselves.
 
+use crate::support::PostmarkAssert;
 use std::collections::HashSet;
 use std::future::IntoFuture as _;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! The Messages API: search with paging and every filter, details, dump, the legacy path.
 
+use crate::support::PostmarkAssert;
 use std::time::Duration;
 
 use mock_idp::{Clock, FakePostmark};

@@ -1,5 +1,6 @@
 //! The inbox web page, read the way a browser gets it.
 
+use crate::support::PostmarkAssert;
 use serde_json::json;
 
 use crate::support::{Api, plain};
@@ -19,14 +20,14 @@ async fn the_list_shows_newest_first_with_seq_and_code() {
     }
     let page = api.get("/").await;
     assert_eq!(page.status, 200);
-    assert!(page.content_type.starts_with("text/html"), "{page:?}");
-    let bob = page.text.find(r#"data-seq="2""#).expect("row 2");
-    let alice = page.text.find(r#"data-seq="1""#).expect("row 1");
+    assert!(page.content_type().starts_with("text/html"), "{page:?}");
+    let bob = page.body.find(r#"data-seq="2""#).expect("row 2");
+    let alice = page.body.find(r#"data-seq="1""#).expect("row 1");
     assert!(bob < alice, "newest first");
-    assert!(page.text.contains(r#"data-code="222222""#));
-    assert!(page.text.contains(r#"id="to""#), "the recipient filter");
+    assert!(page.body.contains(r#"data-code="222222""#));
+    assert!(page.body.contains(r#"id="to""#), "the recipient filter");
     assert!(
-        page.text
+        page.body
             .contains(r#"<script src="/inbox.js" defer></script>"#)
     );
 }
@@ -36,16 +37,16 @@ async fn the_recipient_filter_narrows_the_list() {
     let api = Api::start().await;
     api.send(&plain("alice@example.com")).await;
     api.send(&plain("bob@example.com")).await;
-    let page = api.get("/?to=BOB%40example.com").await.text;
+    let page = api.get("/?to=BOB%40example.com").await.body;
     assert!(page.contains(r#"data-seq="2""#));
     assert!(!page.contains(r#"data-seq="1""#));
     assert!(
         page.contains(r#"value="BOB@example.com""#),
         "the filter keeps its value"
     );
-    let none = api.get("/?to=nobody%40example.com").await.text;
+    let none = api.get("/?to=nobody%40example.com").await.body;
     assert!(none.contains("No messages to this recipient yet."));
-    let rows = api.get("/rows?to=alice%40example.com").await.text;
+    let rows = api.get("/rows?to=alice%40example.com").await.body;
     assert!(
         rows.contains(r#"data-seq="1""#) && !rows.contains(r#"data-seq="2""#),
         "{rows}"
@@ -64,10 +65,10 @@ async fn hostile_values_are_escaped_everywhere() {
     let filter = api
         .get("/?to=%22%3E%3Cscript%3Ealert(4)%3C%2Fscript%3E")
         .await
-        .text;
-    let list = api.get("/").await.text;
+        .body;
+    let list = api.get("/").await.body;
     let detail = api.get("/view/1").await;
-    for page in [&list, &filter, &detail.text] {
+    for page in [&list, &filter, &detail.body] {
         for raw in ["<script>alert", "<img src=x", "</iframe><script"] {
             assert!(!page.contains(raw), "unescaped {raw:?} in {page}");
         }
@@ -77,7 +78,7 @@ async fn hostile_values_are_escaped_everywhere() {
         "{list}"
     );
     let iframe = detail
-        .text
+        .body
         .split("<iframe")
         .nth(1)
         .unwrap()
@@ -103,7 +104,7 @@ async fn the_detail_view_shows_every_part_of_a_template_send() {
     .assert_sent();
     let page = api.get("/view/1").await;
     assert_eq!(page.status, 200);
-    let html = &page.text;
+    let html = &page.body;
     assert!(
         html.contains(r#"<h1 id="subject">654321 is your sign-in code</h1>"#),
         "{html}"
@@ -131,8 +132,8 @@ async fn an_unknown_message_is_a_readable_404_page() {
     for path in ["/view/42", "/view/not-a-number"] {
         let page = api.get(path).await;
         assert_eq!(page.status, 404);
-        assert!(page.content_type.starts_with("text/html"));
-        assert!(page.text.contains(r#"role="alert""#), "{}", page.text);
+        assert!(page.content_type().starts_with("text/html"));
+        assert!(page.body.contains(r#"role="alert""#), "{}", page.body);
     }
 }
 
@@ -141,8 +142,8 @@ async fn the_live_script_is_served() {
     let api = Api::start().await;
     let script = api.get("/inbox.js").await;
     assert_eq!(script.status, 200);
-    assert!(script.content_type.starts_with("text/javascript"));
-    assert!(script.text.contains("new EventSource(\"/_inbox/events\")"));
+    assert!(script.content_type().starts_with("text/javascript"));
+    assert!(script.body.contains("new EventSource(\"/_inbox/events\")"));
 }
 
 async fn page_header(api: &Api, path: &str, name: &str) -> String {

@@ -1,5 +1,6 @@
 //! Hostile and odd input: no panic, no 500, never a non-JSON error.
 
+use crate::support::PostmarkAssert;
 use mock_idp::postmark::{TemplateSource, TemplateType};
 use mock_idp::{FakePostmark, SeededRng};
 use serde_json::json;
@@ -140,13 +141,13 @@ async fn mutated_requests_never_get_a_500_or_a_non_json_error() {
     }
 }
 
-fn assert_json_answer(reply: &crate::support::Reply, path: &str) {
+fn assert_json_answer(reply: &mock_idp::Page, path: &str) {
     assert!(
         matches!(reply.status, 200 | 413 | 422),
         "{path}: unexpected status in {reply:?}"
     );
     assert!(
-        reply.content_type.starts_with("application/json"),
+        reply.content_type().starts_with("application/json"),
         "{path}: {reply:?}"
     );
     let body = reply.json();

@@ -1,5 +1,6 @@
 //! The four send endpoints: answers, what is stored, rendering, batches.
 
+use crate::support::PostmarkAssert;
 use std::time::Duration;
 
 use mock_idp::{Clock, FakePostmark};
@@ -90,15 +91,15 @@ async fn the_answer_keeps_postmarks_key_order_byte_for_byte() {
     let reply = api.post("/email", &plain("alice@example.com")).await;
     assert!(
         reply
-            .text
+            .body
             .starts_with(r#"{"To":"alice@example.com","SubmittedAt":""#),
         "{}",
-        reply.text
+        reply.body
     );
     assert!(
-        reply.text.ends_with(r#"","ErrorCode":0,"Message":"OK"}"#),
+        reply.body.ends_with(r#"","ErrorCode":0,"Message":"OK"}"#),
         "{}",
-        reply.text
+        reply.body
     );
 }
 
@@ -393,12 +394,12 @@ async fn the_same_seed_and_clock_give_the_same_bytes() {
         let api = Api::start_with(FakePostmark::builder().seed(seed).clock(clock)).await;
         let mut answers = Vec::new();
         for to in ["a@example.com", "b@example.com"] {
-            answers.push(api.post("/email", &plain(to)).await.text);
+            answers.push(api.post("/email", &plain(to)).await.body);
         }
         answers.push(
             api.post("/email/batch", &json!([plain("c@example.com")]))
                 .await
-                .text,
+                .body,
         );
         answers
     }

@@ -1,5 +1,6 @@
 //! The Templates API: list, get, create, edit, delete, validate.
 
+use crate::support::PostmarkAssert;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -201,13 +202,14 @@ async fn creating_enforces_postmarks_rules() {
     let count = api.get_authed("/templates?count=100&offset=0").await.json()["TotalCount"].clone();
     assert_eq!(count, 4, "nothing half-created");
     for i in 0..96 {
-        api.call(
-            Method::POST,
-            "/templates",
-            Some(&standard("t", &format!("t{i}"))),
-        )
-        .await
-        .assert_sent_template();
+        assert_created(
+            &api.call(
+                Method::POST,
+                "/templates",
+                Some(&standard("t", &format!("t{i}"))),
+            )
+            .await,
+        );
     }
     create(standard("one too many", "extra"))
         .await
@@ -266,9 +268,7 @@ async fn deleting_answers_postmarks_message_and_protects_used_layouts() {
     let api = Api::start().await;
     let layout = json!({"Name": "Base", "Alias": "base", "TemplateType": "Layout",
                         "HtmlBody": "<main>{{{@content}}}</main>", "TextBody": "{{{@content}}}\n--"});
-    api.call(Method::POST, "/templates", Some(&layout))
-        .await
-        .assert_sent_template();
+    assert_created(&api.call(Method::POST, "/templates", Some(&layout)).await);
     let mut child = standard("Child", "child");
     child["LayoutTemplate"] = json!("base");
     let child = api
@@ -365,7 +365,7 @@ async fn validating_reports_errors_renders_and_suggests_a_model() {
 #[tokio::test]
 async fn the_template_api_needs_a_server_token() {
     let api = Api::start().await;
-    let reply = crate::support::Reply::from(
+    let reply = crate::support::reply(
         api.http
             .get(api.url("/templates?count=1&offset=0"))
             .send()
@@ -376,10 +376,9 @@ async fn the_template_api_needs_a_server_token() {
     reply.assert_error(401, 10);
 }
 
-impl crate::support::Reply {
-    fn assert_sent_template(&self) {
-        assert_eq!(self.status, 200, "{self:?}");
-    }
+/// Asserts a template was created.
+fn assert_created(page: &mock_idp::Page) {
+    assert_eq!(page.status, 200, "{page:?}");
 }
 
 #[tokio::test]

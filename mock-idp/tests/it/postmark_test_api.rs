@@ -1,5 +1,6 @@
 //! The /_inbox/ test API over HTTP: list, latest, the long-poll wait, clear, events.
 
+use crate::support::PostmarkAssert;
 use std::time::Duration;
 
 use serde_json::{Value, json};

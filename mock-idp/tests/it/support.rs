@@ -1,20 +1,14 @@
-//! Helpers shared by the tests: a fake per test and a client that shows raw answers.
+//! Helpers shared by the tests: a fake per test and a client that shows raw answers (the
+//! library's [`Page`]).
 
-use mock_idp::{FakePostmark, FakePostmarkBuilder};
+use mock_idp::postmark::FakePostmarkBuilder;
+use mock_idp::{FakePostmark, Page};
 use serde_json::Value;
 
 /// A fake Postmark plus an HTTP client aimed at it.
 pub struct Api {
     pub postmark: FakePostmark,
     pub http: reqwest::Client,
-}
-
-/// A raw answer: status, content type and body text, before any parsing.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub content_type: String,
-    pub text: String,
 }
 
 impl Api {
@@ -34,7 +28,7 @@ impl Api {
     }
 
     /// POSTs `body` as JSON with the server token, as every official client does.
-    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+    pub async fn post(&self, path: &str, body: &Value) -> Page {
         self.post_raw(
             path,
             &[
@@ -53,45 +47,38 @@ impl Api {
         path: &str,
         headers: &[(&str, &str)],
         body: impl Into<reqwest::Body>,
-    ) -> Reply {
+    ) -> Page {
         let mut request = self.http.post(self.url(path)).body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        Reply::from(request.send().await.expect("request reaches the fake")).await
+        reply(request.send().await.expect("request reaches the fake")).await
     }
 
-    pub async fn get(&self, path: &str) -> Reply {
-        Reply::from(self.http.get(self.url(path)).send().await.unwrap()).await
+    pub async fn get(&self, path: &str) -> Page {
+        reply(self.http.get(self.url(path)).send().await.unwrap()).await
     }
 }
 
-impl Reply {
-    pub async fn from(response: reqwest::Response) -> Self {
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap_or_default().to_owned())
-            .unwrap_or_default();
-        let text = response.text().await.unwrap();
-        Self {
-            status,
-            content_type,
-            text,
-        }
-    }
+/// Reads an answer whole.
+pub async fn reply(response: reqwest::Response) -> Page {
+    let url = response.url().to_string();
+    Page::read(&url, response).await
+}
 
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
-    }
-
+/// Assertions on the fake Postmark's answers.
+pub trait PostmarkAssert {
     /// Asserts a Postmark error: this status, JSON `{ErrorCode, Message}` with this code.
-    pub fn assert_error(&self, status: u16, code: u32) -> String {
+    fn assert_error(&self, status: u16, code: u32) -> String;
+    /// Asserts an accepted send and returns its JSON.
+    fn assert_sent(&self) -> Value;
+}
+
+impl PostmarkAssert for Page {
+    fn assert_error(&self, status: u16, code: u32) -> String {
         assert_eq!(self.status, status, "status of {self:?}");
         assert!(
-            self.content_type.starts_with("application/json"),
+            self.content_type().starts_with("application/json"),
             "{self:?}"
         );
         let body = self.json();
@@ -106,8 +93,7 @@ impl Reply {
         body["Message"].as_str().unwrap().to_owned()
     }
 
-    /// Asserts an accepted send and returns its JSON.
-    pub fn assert_sent(&self) -> Value {
+    fn assert_sent(&self) -> Value {
         assert_eq!(self.status, 200, "{self:?}");
         let body = self.json();
         assert_eq!(body["ErrorCode"], 0, "{self:?}");
@@ -138,7 +124,7 @@ pub fn templated(to: &str, code: &str) -> Value {
 
 impl Api {
     /// GETs with the server token, as Postmark's read APIs need it.
-    pub async fn get_authed(&self, path: &str) -> Reply {
+    pub async fn get_authed(&self, path: &str) -> Page {
         let response = self
             .http
             .get(self.url(path))
@@ -147,11 +133,11 @@ impl Api {
             .send()
             .await
             .unwrap();
-        Reply::from(response).await
+        reply(response).await
     }
 
     /// Sends `method` with a JSON body and the server token.
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Reply {
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Page {
         let mut request = self
             .http
             .request(method, self.url(path))
@@ -160,7 +146,7 @@ impl Api {
         if let Some(body) = body {
             request = request.json(body);
         }
-        Reply::from(request.send().await.unwrap()).await
+        reply(request.send().await.unwrap()).await
     }
 
     /// Sends a plain message and returns its answer.

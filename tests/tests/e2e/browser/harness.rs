@@ -4,17 +4,15 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use e2e::browser::{Browser, BrowserConfig, BrowserError, live_processes_in_group};
 use e2e::journey;
 use mock_idp::MockIdp;
-
-use super::support::artifacts_root;
+use mock_idp::browser::{Browser, BrowserConfig, BrowserError, live_processes_in_group};
 
 #[tokio::test]
 async fn a_failing_journey_leaves_artifacts_and_no_browser_process() {
     let group = Arc::new(Mutex::new(None));
     let seen = group.clone();
-    let failure = journey::try_run(artifacts_root(), MockIdp::builder(), |j| async move {
+    let failure = journey::try_run(MockIdp::builder(), |j| async move {
         *seen.lock().unwrap() = j.browser.driver_process_group();
         j.browser.goto(&j.stack.app_url("/")).await;
         j.browser
@@ -28,19 +26,25 @@ async fn a_failing_journey_leaves_artifacts_and_no_browser_process() {
     let message = failure.panic.downcast_ref::<&str>().copied();
     assert_eq!(message, Some("a deliberate failure"));
     let dir: PathBuf = failure.artifacts;
-    assert!(dir.starts_with(artifacts_root()), "{}", dir.display());
     assert!(
-        dir.ends_with("browser-harness-a_failing_journey_leaves_artifacts_and_no_browser_process")
+        dir.ends_with(
+            "mock-idp-artifacts/browser-harness-a_failing_journey_leaves_artifacts_and_no_browser_process"
+        ),
+        "{}",
+        dir.display()
     );
+    let why = std::fs::read_to_string(dir.join("failure.txt")).unwrap();
+    assert_eq!(why, "a deliberate failure");
     let png = std::fs::read(dir.join("screenshot.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
     let html = std::fs::read_to_string(dir.join("page.html")).unwrap();
     assert!(html.contains(r#"id="status""#), "the page's HTML");
     let url = std::fs::read_to_string(dir.join("url.txt")).unwrap();
     assert!(url.starts_with("http://localhost:"), "{url}");
+    // Written by the mock Logto, dropped by the panic: what it saw of the visit to the app.
     let events: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("events.json")).unwrap()).unwrap();
-    assert!(events.is_array());
+    assert!(events.is_array(), "{events}");
     let emails: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("emails.json")).unwrap()).unwrap();
     assert_eq!(emails, serde_json::json!([]));

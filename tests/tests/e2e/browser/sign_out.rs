@@ -9,6 +9,7 @@ async fn sign_out_returns_to_not_authenticated_and_the_next_sign_in_needs_a_code
         j.sign_in("alice@example.com").await;
         j.browser.click("#sign-out").await;
         // Logto's confirm page submits itself when scripts run, as Logto's does.
+        j.browser.confirm_sign_out(&j.stack.idp).await;
         j.browser
             .wait_for_text("#status", "Not authenticated")
             .await;

@@ -1,21 +1,16 @@
 //! The steps journeys share.
 
 use std::future::Future;
-use std::path::PathBuf;
 
 use e2e::journey::{self, Journey};
 use mock_idp::MockIdp;
 
-/// Where failing tests leave their artifacts: `target/tmp/browser-artifacts`.
-pub fn artifacts_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-artifacts")
-}
-
-/// Runs a journey against a default stack, with artifacts under [`artifacts_root`].
+/// Runs a journey against a default stack; a failure leaves its artifacts in
+/// `target/mock-idp-artifacts/{module}-{test}/`.
 pub async fn journey<F, Fut>(test: F)
 where
     F: FnOnce(Journey) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    journey::run(artifacts_root(), MockIdp::builder(), test).await;
+    journey::run(MockIdp::builder(), test).await;
 }

@@ -1,7 +1,8 @@
 //! The callback: a wrong state, Logto's `error`, no sign-in in progress, a replay. Each shows a
 //! readable page and signs nobody in.
 
-use e2e::{Agent, Page, Stack, spawn_stack};
+use e2e::{Stack, spawn_stack};
+use mock_idp::{Agent, Page};
 
 use super::support::{start, status, submit_code, through_logto, up_to_the_code};
 
@@ -15,13 +16,7 @@ async fn up_to_the_callback(stack: &Stack, agent: &Agent, email: &str) -> Page {
 /// Asserts the app's error page: `status`, the message in `[role=alert]`, a way back.
 fn assert_error_page(page: &Page, status: u16, message: &str) {
     assert_eq!(page.status, status, "{page:?}");
-    assert!(
-        page.content_type
-            .as_deref()
-            .unwrap()
-            .starts_with("text/html"),
-        "{page:?}"
-    );
+    assert!(page.content_type().starts_with("text/html"), "{page:?}");
     assert_eq!(page.alert().as_deref(), Some(message), "{page:?}");
     assert!(page.has(r#"href="/""#), "{page:?}");
 }
@@ -105,7 +100,7 @@ async fn a_callback_replayed_after_sign_in_is_refused_and_the_code_is_not_sent_a
     let to_callback = up_to_the_callback(&stack, &agent, "alice@example.com").await;
     let callback = agent.follow(&to_callback).await;
     assert_eq!(callback.status, 303, "{callback:?}");
-    let replay = agent.get(&to_callback.location()).await;
+    let replay = agent.get(to_callback.location()).await;
     assert_error_page(
         &replay,
         400,

@@ -11,8 +11,8 @@ async fn the_session_cookie_is_lax_http_only_and_not_secure_over_http() {
     let agent = stack.agent();
     let to_logto = agent.get(&stack.app_url("/sign-in")).await;
     let cookie = to_logto
-        .set_cookies
-        .iter()
+        .set_cookies()
+        .into_iter()
         .find(|c| c.starts_with(&format!("{}=", sample_app::SESSION_COOKIE)))
         .unwrap_or_else(|| panic!("a session cookie: {to_logto:?}"));
     let attributes: Vec<&str> = cookie.split(';').map(str::trim).skip(1).collect();

@@ -35,7 +35,7 @@ async fn an_existing_user_signs_in_with_the_emailed_code() {
     assert_eq!(profile["id_token_claims"]["sub"], alice.id.as_str());
     assert_eq!(
         profile["id_token_claims"]["aud"],
-        stack.idp.app().id.as_str()
+        stack.idp.client().id.as_str()
     );
     assert_eq!(
         profile["id_token_claims"]["iss"],

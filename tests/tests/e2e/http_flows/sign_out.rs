@@ -20,7 +20,7 @@ async fn sign_out_ends_both_sessions_and_the_next_sign_in_asks_for_a_code() {
     );
     assert_eq!(
         to_logto.location_param("client_id"),
-        Some(stack.idp.app().id)
+        Some(stack.idp.client().id.clone())
     );
     assert_eq!(
         to_logto.location_param("post_logout_redirect_uri"),
@@ -40,17 +40,11 @@ async fn sign_out_ends_both_sessions_and_the_next_sign_in_asks_for_a_code() {
     let confirm = agent.follow(&to_logto).await;
     assert_eq!(confirm.status, 200, "{confirm:?}");
     assert!(confirm.has(r#"id="confirm""#), "{confirm:?}");
-    let xsrf = confirm.form_value("xsrf").expect("the confirm form's xsrf");
-    let confirmed = agent
-        .post_form(
-            &format!("{}/session/end/confirm", stack.idp.issuer()),
-            &[("xsrf", &xsrf), ("logout", "yes")],
-        )
-        .await;
+    let confirmed = agent.confirm_sign_out(&stack.idp, &confirm).await;
     assert_eq!(confirmed.status, 303, "{confirmed:?}");
     assert_eq!(confirmed.location(), stack.app_url("/"));
     let home = agent.follow(&confirmed).await;
-    assert_eq!(home.status_text().as_deref(), Some("Not authenticated"));
+    assert_eq!(home.text_of("status").as_deref(), Some("Not authenticated"));
 
     // Logto's session is over: the sign-in page again (start asserts it), and a new code.
     start(&stack, &agent, "/sign-in", "/sign-in").await;

@@ -1,6 +1,7 @@
 //! The hops every flow shares, each one asserted.
 
-use e2e::{API_RESOURCE, Agent, Page, Stack};
+use e2e::{API_RESOURCE, Stack};
+use mock_idp::{Agent, Page};
 
 /// `GET {app}/sign-in` (or `/sign-up`): 303 to Logto's authorization endpoint with what the
 /// SDKs send, then Logto's 303 to its first screen (`first_screen_path`), then that page.
@@ -20,7 +21,7 @@ pub async fn start(
         "{to_logto:?}"
     );
     let param = |name| to_logto.location_param(name);
-    assert_eq!(param("client_id"), Some(stack.idp.app().id));
+    assert_eq!(param("client_id"), Some(stack.idp.client().id.clone()));
     assert_eq!(param("redirect_uri"), Some(stack.app_url("/callback")));
     assert_eq!(param("response_type").as_deref(), Some("code"));
     assert_eq!(
@@ -125,7 +126,7 @@ pub async fn land_signed_in(stack: &Stack, agent: &Agent, hop: Page, sent_state:
     let home = agent.follow(&callback).await;
     assert_eq!(home.status, 200, "{home:?}");
     assert_eq!(
-        home.status_text().as_deref(),
+        home.text_of("status").as_deref(),
         Some("Authenticated"),
         "{home:?}"
     );
@@ -133,16 +134,20 @@ pub async fn land_signed_in(stack: &Stack, agent: &Agent, hop: Page, sent_state:
     home
 }
 
-/// The whole sign-in of an existing user with an emailed code; returns the home page.
+/// The whole sign-in of an existing user with an emailed code, Logto's part walked by
+/// [`Agent::sign_in_with_email_code`]; returns the home page.
 pub async fn sign_in(stack: &Stack, agent: &Agent, email: &str) -> Page {
-    let (state, code) = up_to_the_code(stack, agent, email).await;
-    let accepted = submit_code(stack, agent, "/sign-in", &code).await;
-    land_signed_in(stack, agent, accepted, &state).await
+    let to_logto = agent.get(&stack.app_url("/sign-in")).await;
+    let state = to_logto.location_param("state").expect("a state");
+    let back = agent
+        .sign_in_with_email_code(&stack.idp, &to_logto, email)
+        .await;
+    land_signed_in(stack, agent, back, &state).await
 }
 
 /// The app's home page, and its `#status`.
 pub async fn status(stack: &Stack, agent: &Agent) -> String {
     let home = agent.get(&stack.app_url("/")).await;
     assert_eq!(home.status, 200, "{home:?}");
-    home.status_text().expect("a #status")
+    home.text_of("status").expect("a #status")
 }

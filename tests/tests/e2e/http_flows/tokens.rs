@@ -31,7 +31,7 @@ async fn an_api_resource_token_carries_the_scopes_of_the_users_roles() {
         claims["sub"],
         stack.idp.user("alice@example.com").unwrap().id.as_str()
     );
-    assert_eq!(claims["client_id"], stack.idp.app().id.as_str());
+    assert_eq!(claims["client_id"], stack.idp.client().id.as_str());
     // Alice's role grants read:messages; the app asked for it.
     assert_eq!(claims["scope"], "read:messages");
 

@@ -1,35 +1,43 @@
-//! A headless Chromium driven over WebDriver (fantoccini), for tests.
+//! A headless Chromium driven over WebDriver (fantoccini), for tests of an app that signs in
+//! with Logto. Behind the `browser` feature.
 //!
 //! [`Browser::start`] finds chromedriver and Chromium (`CHROMEDRIVER` / `CHROME_BIN`, else on
-//! `PATH`), starts a chromedriver of its own on a free port (`--port=0`; the port is read from
-//! its banner, no polling) in its own process group, and opens one session with a fresh profile
-//! directory and the flags that work headless as root on a small machine. With `WEBDRIVER_URL`
-//! set it uses that driver instead. Dropping the last clone of a [`Browser`], even while a test
-//! panics, sends SIGTERM to the driver's process group, which takes Chromium with it, and reaps
-//! the driver; the profile directory is deleted. If the test process dies without dropping it
-//! (Ctrl-C on `cargo test`, a crash), a watchdog in the group ends the group.
+//! `PATH`), starts a chromedriver of its own on a free port in its own process group, and opens
+//! one session with a fresh profile and the flags that work headless as root on a small
+//! machine. With `WEBDRIVER_URL` set it uses that driver instead. Dropping the last clone of a
+//! [`Browser`], even while a test panics, ends the driver's process group (Chromium with it) and
+//! deletes the profile; if the test process dies without dropping it (Ctrl-C on `cargo test`, a
+//! crash), a watchdog in the group ends the group. At most [`max_sessions`] browsers run at once
+//! in a test process (the number of CPUs, or `BROWSER_SESSIONS`). A missing prerequisite is an
+//! error saying what to install, never a skipped test.
 //!
-//! At most [`max_sessions`] browsers run at once in a test process (the number of CPUs, or
-//! `BROWSER_SESSIONS`): more Chromiums than cores only add contention. A missing prerequisite
-//! is an error saying what to install, never a skipped test.
-//!
-//! The helpers wait explicitly (WebDriver polling every 50 ms, 10 s at most) and panic with
-//! what they saw: a test that uses them reads like the user's journey.
+//! The helpers wait explicitly (WebDriver polling every 50 ms, 10 s at most) and fail the test
+//! with what they saw, after saving the **failure artifacts** (`screenshot.png`, `page.html`,
+//! `url.txt`) in `target/mock-idp-artifacts/{test}/`, beside the event log and the mail the
+//! test's [`MockIdp`] writes there when it is dropped by the panic. [`Browser::run`] does the
+//! same for any panic of a test body. Logto's flows are written once, in
+//! [`sign_in_with_email_code`](Browser::sign_in_with_email_code),
+//! [`sign_up_with_email_code`](Browser::sign_up_with_email_code) and
+//! [`confirm_sign_out`](Browser::confirm_sign_out).
 //!
 //! ```no_run
-//! # async fn demo() {
-//! let browser = e2e::browser::Browser::start().await.expect("chromedriver and Chromium");
-//! browser.goto("http://localhost:3000/").await;
-//! browser.wait_for_text("#status", "Not authenticated").await;
-//! browser.click("#sign-in").await;
-//! browser.fill("#identifier", "alice@example.com").await;
-//! browser.close().await;
+//! # async fn demo(idp: mock_idp::MockIdp, app_url: &str) {
+//! use mock_idp::browser::Browser;
+//!
+//! let browser = Browser::start().await.unwrap();
+//! browser.goto(app_url).await;
+//! browser.click("#sign-in").await;                     // your app's link to Logto
+//! browser.sign_in_with_email_code(&idp, "alice@example.com").await;
+//! browser.wait_for_text("#status", "Authenticated").await;
 //! # }
 //! ```
 
-use std::io::{BufRead, BufReader};
+mod driver;
+mod logto;
+
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -38,15 +46,21 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use driver::Driver;
+pub use driver::live_processes_in_group;
+
+#[cfg(doc)]
+use crate::MockIdp;
+
 /// How long the helpers wait for a condition before they fail the test.
 pub const WAIT: Duration = Duration::from_secs(10);
 /// How often they look.
 const POLL: Duration = Duration::from_millis(50);
-/// How long chromedriver may take to say it listens.
-const DRIVER_START: Duration = Duration::from_secs(20);
+/// How long [`Browser::run`] lets a test body take before it fails it.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What to install when something is missing.
-const INSTALL_HINT: &str = "install Chromium and its driver (Debian: `apt-get install -y chromium chromium-driver`; \
+pub(crate) const INSTALL_HINT: &str = "install Chromium and its driver (Debian: `apt-get install -y chromium chromium-driver`; \
      scripts/test does it when run as root), or point CHROMEDRIVER and CHROME_BIN at them, or set WEBDRIVER_URL";
 
 /// Why a browser could not be started.
@@ -72,7 +86,7 @@ impl std::fmt::Display for BrowserError {
 
 impl std::error::Error for BrowserError {}
 
-/// Where the driver and the browser are.
+/// Where the driver and the browser are, and where failures leave their artifacts.
 #[derive(Clone, Debug, Default)]
 pub struct BrowserConfig {
     /// A WebDriver already running (`WEBDRIVER_URL`); no chromedriver is started.
@@ -83,6 +97,9 @@ pub struct BrowserConfig {
     /// `chromium-browser`, `google-chrome` or `google-chrome-stable` on `PATH`). A remote
     /// driver is only told a binary through `CHROME_BIN`: a local path means nothing there.
     pub chrome: Option<PathBuf>,
+    /// Where failure artifacts go (default: `target/mock-idp-artifacts/{test}/`, the folder the
+    /// test's `MockIdp` writes to).
+    pub artifacts: Option<PathBuf>,
 }
 
 impl BrowserConfig {
@@ -108,6 +125,7 @@ impl BrowserConfig {
                     .flatten()
             }),
             webdriver_url,
+            artifacts: None,
         }
     }
 }
@@ -143,146 +161,6 @@ pub fn max_sessions() -> usize {
 static SESSIONS: LazyLock<Arc<Semaphore>> =
     LazyLock::new(|| Arc::new(Semaphore::new(max_sessions())));
 
-/// A chromedriver of our own, leader of its process group.
-#[derive(Debug)]
-struct Driver {
-    child: Child,
-    url: String,
-    /// A `sh` in the driver's process group that ends the group when this pipe closes: when
-    /// the test process dies without running `Drop` (Ctrl-C on `cargo test`, a crash, a kill),
-    /// the kernel closes the pipe and the group goes with it.
-    watchdog: Option<(Child, std::process::ChildStdin)>,
-}
-
-impl Driver {
-    async fn start(program: &Path) -> Result<Self, BrowserError> {
-        let mut command = Command::new(program);
-        command
-            .arg("--port=0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command.spawn().map_err(|e| {
-            BrowserError::NotFound(format!("cannot run {}: {e}", program.display()))
-        })?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| BrowserError::Driver("no stdout".into()))?;
-        let (port_tx, port_rx) = tokio::sync::oneshot::channel();
-        // Reads the banner for the port, then keeps draining so the driver never blocks on a
-        // full pipe; ends when the driver exits.
-        std::thread::spawn(move || {
-            let mut port_tx = Some(port_tx);
-            let mut seen = Vec::new();
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(port) = banner_port(&line) {
-                    if let Some(tx) = port_tx.take() {
-                        let _ = tx.send(Ok(port));
-                    }
-                } else if port_tx.is_some() {
-                    seen.push(line);
-                }
-            }
-            if let Some(tx) = port_tx {
-                let _ = tx.send(Err(seen.join("\n")));
-            }
-        });
-        let watchdog = watchdog(child.id());
-        let mut driver = Self {
-            child,
-            url: String::new(),
-            watchdog,
-        };
-        let port = match tokio::time::timeout(DRIVER_START, port_rx).await {
-            Ok(Ok(Ok(port))) => port,
-            Ok(Ok(Err(output))) => {
-                return Err(BrowserError::Driver(format!(
-                    "it exited before listening: {output}"
-                )));
-            }
-            Ok(Err(_)) => return Err(BrowserError::Driver("its output ended".into())),
-            Err(_) => {
-                return Err(BrowserError::Driver(format!(
-                    "it did not listen within {DRIVER_START:?}"
-                )));
-            }
-        };
-        driver.url = format!("http://127.0.0.1:{port}");
-        Ok(driver)
-    }
-}
-
-/// Starts the watchdog of the process group `group` (see [`Driver::watchdog`]); `None` where
-/// there is no `sh` or no process groups, which only loses the cleanup after a crash.
-fn watchdog(group: u32) -> Option<(Child, std::process::ChildStdin)> {
-    #[cfg(unix)]
-    {
-        let mut command = Command::new("sh");
-        command
-            .args(["-c", "read -r _; kill -TERM 0"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, i32::try_from(group).ok()?);
-        let mut child = command.spawn().ok()?;
-        let stdin = child.stdin.take()?;
-        Some((child, stdin))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = group;
-        None
-    }
-}
-
-/// The port in chromedriver's "ChromeDriver was started successfully on port 38663."
-fn banner_port(line: &str) -> Option<u16> {
-    let rest = line.split("started successfully on port ").nth(1)?;
-    rest.trim_end_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .ok()
-}
-
-/// How long Chromium may take to exit after SIGTERM before it gets SIGKILL.
-const EXIT_GRACE: Duration = Duration::from_secs(5);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            use nix::sys::signal::{Signal, killpg};
-            let group = nix::unistd::Pid::from_raw(pid);
-            // The whole group: chromedriver and the Chromium processes it started.
-            let _ = killpg(group, Signal::SIGTERM);
-            // Chromium's processes are not our children, and chromedriver may ignore the
-            // signal: watch the whole group go, and insist once the grace period is over.
-            let deadline = Instant::now() + EXIT_GRACE;
-            loop {
-                let driver_gone = !matches!(self.child.try_wait(), Ok(None));
-                if driver_gone && live_processes_in_group(self.child.id()).is_empty() {
-                    break;
-                }
-                if Instant::now() >= deadline {
-                    let _ = killpg(group, Signal::SIGKILL);
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = self.child.wait();
-            if let Some((mut watchdog, stdin)) = self.watchdog.take() {
-                drop(stdin);
-                let _ = watchdog.wait();
-            }
-            return;
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// What a session holds until its last clone is dropped (drop order: the driver first, then
 /// the profile it used, then the slot).
 #[derive(Debug)]
@@ -290,6 +168,10 @@ struct Resources {
     driver: Option<Driver>,
     _profile: Option<tempfile::TempDir>,
     _slot: OwnedSemaphorePermit,
+    /// This session's failure artifacts folder.
+    artifacts: PathBuf,
+    /// Whether a failure was captured already (a helper's, before [`Browser::run`] sees it).
+    captured: AtomicBool,
 }
 
 /// One browser session (a cheap clone: every clone drives the same window).
@@ -299,14 +181,30 @@ pub struct Browser {
     resources: Arc<Resources>,
 }
 
+/// A test body that failed under [`Browser::try_run`].
+#[derive(Debug)]
+pub struct Failure {
+    /// Where its artifacts are.
+    pub artifacts: PathBuf,
+    /// The panic (or the timeout) that failed it.
+    pub panic: Box<dyn std::any::Any + Send>,
+}
+
 impl Browser {
     /// A session with the configuration from the environment.
     pub async fn start() -> Result<Self, BrowserError> {
         Self::start_with(BrowserConfig::from_env()).await
     }
 
-    /// A session with `config`.
+    /// A session with `config`. The test's artifacts folder is emptied, so what is there
+    /// afterwards is from this run.
     pub async fn start_with(config: BrowserConfig) -> Result<Self, BrowserError> {
+        // Named now, on the test's thread: helpers may fail on a runtime's worker thread.
+        let artifacts = config
+            .artifacts
+            .clone()
+            .unwrap_or_else(crate::artifacts::test_dir);
+        let _ = std::fs::remove_dir_all(&artifacts);
         let local = config.webdriver_url.is_none();
         let driver_program = match (&config.chromedriver, local) {
             (Some(path), true) if is_executable(path) => Some(path.clone()),
@@ -409,6 +307,8 @@ impl Browser {
                 driver,
                 _profile: profile,
                 _slot: slot,
+                artifacts,
+                captured: AtomicBool::new(false),
             }),
         })
     }
@@ -432,12 +332,102 @@ impl Browser {
         let _ = tokio::task::spawn_blocking(move || drop(resources)).await;
     }
 
+    /// The folder this session's failure artifacts go to.
+    pub fn artifacts(&self) -> &Path {
+        &self.resources.artifacts
+    }
+
+    /// Saves what explains a failure into [`artifacts`](Self::artifacts): `screenshot.png`,
+    /// `page.html`, `url.txt` and `failure.txt` (`why`). Each part on its own, so one that
+    /// cannot be had (a dead browser) does not hide the others.
+    pub async fn capture(&self, why: &str) {
+        self.resources.captured.store(true, Ordering::SeqCst);
+        let dir = &self.resources.artifacts;
+        if let Err(error) = std::fs::create_dir_all(dir) {
+            eprintln!("cannot create {}: {error}", dir.display());
+            return;
+        }
+        let write = |name: &str, bytes: &[u8]| {
+            if let Err(error) = std::fs::write(dir.join(name), bytes) {
+                eprintln!("cannot write {name} in {}: {error}", dir.display());
+            }
+        };
+        write("failure.txt", why.as_bytes());
+        match self.client.screenshot().await {
+            Ok(png) => write("screenshot.png", &png),
+            Err(error) => write("screenshot.error.txt", error.to_string().as_bytes()),
+        }
+        match self.client.source().await {
+            Ok(html) => write("page.html", html.as_bytes()),
+            Err(error) => write("page.error.txt", error.to_string().as_bytes()),
+        }
+        write("url.txt", self.url().await.as_bytes());
+    }
+
+    /// Fails the test: captures the artifacts, then panics with `why` and where they are.
+    pub async fn fail(&self, why: String) -> ! {
+        self.capture(&why).await;
+        panic!(
+            "{why}\n(screenshot, page and URL in {})",
+            self.resources.artifacts.display()
+        );
+    }
+
+    /// Runs `test` with this browser as a task; when it panics or outlives [`RUN_TIMEOUT`],
+    /// captures the artifacts (unless a helper did), closes the browser, and fails with the
+    /// test's own panic. Assertions of your own then leave a screenshot too.
+    pub async fn run<F, Fut>(self, test: F)
+    where
+        F: FnOnce(Browser) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        if let Err(failure) = self.try_run(test).await {
+            eprintln!(
+                "browser test failed; artifacts in {}",
+                failure.artifacts.display()
+            );
+            std::panic::resume_unwind(failure.panic);
+        }
+    }
+
+    /// [`run`](Self::run), returning the failure instead of failing (to test a harness).
+    pub async fn try_run<F, Fut>(self, test: F) -> Result<(), Failure>
+    where
+        F: FnOnce(Browser) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let task = tokio::spawn(test(self.clone()));
+        let abort = task.abort_handle();
+        let outcome = match tokio::time::timeout(RUN_TIMEOUT, task).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) if error.is_panic() => Err(error.into_panic()),
+            Ok(Err(error)) => Err(Box::new(format!("the test did not finish: {error}")) as _),
+            Err(_) => {
+                abort.abort();
+                Err(Box::new(format!("the test took longer than {RUN_TIMEOUT:?}")) as _)
+            }
+        };
+        let result = match outcome {
+            Ok(()) => Ok(()),
+            Err(panic) => {
+                if !self.resources.captured.load(Ordering::SeqCst) {
+                    self.capture(&panic_message(&panic)).await;
+                }
+                Err(Failure {
+                    artifacts: self.resources.artifacts.clone(),
+                    panic,
+                })
+            }
+        };
+        self.close().await;
+        result
+    }
+
     /// Opens `url`.
     pub async fn goto(&self, url: &str) {
-        self.client
-            .goto(url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        if let Err(e) = self.client.goto(url).await {
+            self.fail(format!("cannot open {url}: {e}")).await;
+        }
     }
 
     /// The URL shown.
@@ -460,15 +450,26 @@ impl Browser {
             .await
         {
             Ok(element) => element,
-            Err(e) => panic!("waited {WAIT:?} for `{css}` on {}: {e}", self.url().await),
+            Err(e) => {
+                let url = self.url().await;
+                self.fail(format!("waited {WAIT:?} for `{css}` on {url}: {e}"))
+                    .await
+            }
         }
+    }
+
+    /// Whether an element matches `css` now (no waiting).
+    pub async fn exists(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
     }
 
     /// Waits for `css`, then clicks it.
     pub async fn click(&self, css: &str) {
         let element = self.wait_for(css).await;
         if let Err(e) = element.click().await {
-            panic!("cannot click `{css}` on {}: {e}", self.url().await);
+            let url = self.url().await;
+            self.fail(format!("cannot click `{css}` on {url}: {e}"))
+                .await;
         }
     }
 
@@ -480,17 +481,19 @@ impl Browser {
             element.send_keys(text).await
         };
         if let Err(e) = typed.await {
-            panic!("cannot type into `{css}` on {}: {e}", self.url().await);
+            let url = self.url().await;
+            self.fail(format!("cannot type into `{css}` on {url}: {e}"))
+                .await;
         }
     }
 
     /// The text of the first element matching `css`, once there is one.
     pub async fn text(&self, css: &str) -> String {
         let element = self.wait_for(css).await;
-        element
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("cannot read `{css}`: {e}"))
+        match element.text().await {
+            Ok(text) => text,
+            Err(e) => self.fail(format!("cannot read `{css}`: {e}")).await,
+        }
     }
 
     /// Waits until the element `css` reads `expected` (trimmed); returns it.
@@ -513,6 +516,22 @@ impl Browser {
         .await
     }
 
+    /// Waits until the URL shown satisfies `ok`; returns it.
+    pub async fn wait_for_url(&self, ok: impl Fn(&str) -> bool, what: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let url = self.url().await;
+            if ok(&url) {
+                return url;
+            }
+            if Instant::now() >= deadline {
+                self.fail(format!("waited {WAIT:?} for the URL {what}; it is {url}"))
+                    .await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     async fn wait_until(&self, css: &str, ok: impl Fn(&str) -> bool, what: &str) -> Element {
         let deadline = Instant::now() + WAIT;
         let mut last = None;
@@ -528,73 +547,22 @@ impl Browser {
             }
             if Instant::now() >= deadline {
                 let seen = last.map_or_else(|| "no such element".to_owned(), |t| format!("{t:?}"));
-                panic!(
-                    "waited {WAIT:?} for `{css}` {what} on {}; saw {seen}",
-                    self.url().await
-                );
+                let url = self.url().await;
+                self.fail(format!(
+                    "waited {WAIT:?} for `{css}` {what} on {url}; saw {seen}"
+                ))
+                .await;
             }
             tokio::time::sleep(POLL).await;
         }
     }
 }
 
-/// The processes of process group `group` that are still alive (Linux: read from `/proc`;
-/// zombies waiting to be reaped do not count). Empty where `/proc` does not exist.
-pub fn live_processes_in_group(group: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            // "pid (comm) state ppid pgrp …": comm may contain spaces, so split after ')'.
-            let Some((_, rest)) = stat.rsplit_once(')') else {
-                return false;
-            };
-            let mut fields = rest.split_whitespace();
-            let state = fields.next();
-            let pgrp = fields.nth(1).and_then(|p| p.parse::<u32>().ok());
-            pgrp == Some(group) && state != Some("Z")
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_port_is_read_from_chromedrivers_banner() {
-        assert_eq!(
-            banner_port("ChromeDriver was started successfully on port 38663."),
-            Some(38663)
-        );
-        assert_eq!(banner_port("Only local connections are allowed."), None);
-    }
-
-    /// What happens when the test process dies without dropping the driver: its end of the
-    /// watchdog's pipe closes, and the driver's whole process group ends.
-    #[cfg(unix)]
-    #[tokio::test]
-    async fn the_driver_group_ends_when_the_watchdog_pipe_closes() {
-        let program = BrowserConfig::from_env()
-            .chromedriver
-            .unwrap_or_else(|| panic!("chromedriver is not installed: {INSTALL_HINT}"));
-        let mut driver = Driver::start(&program).await.unwrap();
-        let group = driver.child.id();
-        assert!(!live_processes_in_group(group).is_empty());
-        let (mut watchdog, stdin) = driver.watchdog.take().expect("a watchdog");
-        drop(stdin);
-        watchdog.wait().unwrap();
-        driver.child.wait().unwrap();
-        let deadline = Instant::now() + EXIT_GRACE;
-        while !live_processes_in_group(group).is_empty() {
-            assert!(Instant::now() < deadline, "the group outlived its watchdog");
-            tokio::time::sleep(POLL).await;
-        }
-    }
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the test panicked".to_owned())
 }

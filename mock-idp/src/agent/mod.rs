@@ -1,0 +1,269 @@
+//! [`Agent`]: a browser without JavaScript, for HTTP-level tests of an app that signs in with
+//! Logto. It keeps cookies per host and never follows a redirect by itself, so a test sees and
+//! asserts every hop: the app's redirect to Logto, Logto's pages, Logto's redirect back, the
+//! app's callback. [`Page`] is what each request answers.
+//!
+//! The flows Logto's sign-in experience asks of a user are written once, here:
+//! [`sign_in_with_email_code`](Agent::sign_in_with_email_code) and
+//! [`sign_up_with_email_code`](Agent::sign_up_with_email_code) continue from wherever the app
+//! sent the agent (its redirect to `/oidc/auth`, or Logto's first screen), type the email, read
+//! the code from the mock's inbox, type it, and return Logto's redirect back to the app;
+//! [`confirm_sign_out`](Agent::confirm_sign_out) answers Logto's sign-out page.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use mock_idp::{Agent, MockIdp};
+//!
+//! let idp = MockIdp::start().await.unwrap();
+//! let agent = Agent::new();
+//! let to_logto = agent.get(&idp.sign_in_url()).await; // what an app's sign-in link answers
+//! let back = agent
+//!     .sign_in_with_email_code(&idp, &to_logto, "alice@example.com")
+//!     .await;
+//! assert!(back.location().starts_with(&idp.client().redirect_uris[0]));
+//! assert!(back.location_param("code").is_some());
+//! // agent.follow(&back).await hands the code to your app's callback.
+//! # }
+//! ```
+//!
+//! Like the assertions of a test, the agent panics when it cannot go on (a connection refused,
+//! a flow Logto does not complete), saying what it saw; HTTP errors are answers, returned as
+//! pages for the test to assert.
+
+mod page;
+
+use std::sync::Arc;
+
+use reqwest::cookie::CookieStore as _;
+
+pub use page::Page;
+
+use crate::MockIdp;
+
+/// A browser without JavaScript: cookies kept per host, redirects never followed.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    http: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+}
+
+impl Default for Agent {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Which of Logto's flows a helper walks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    SignIn,
+    Register,
+}
+
+impl Flow {
+    /// Where the email is posted, whatever the first screen was (both forms live in the same
+    /// interaction).
+    fn root(self) -> &'static str {
+        match self {
+            Self::SignIn => "/sign-in",
+            Self::Register => "/register",
+        }
+    }
+}
+
+impl Agent {
+    /// An agent with an empty cookie jar.
+    ///
+    /// # Panics
+    ///
+    /// When the HTTP client cannot be built (no TLS is involved, so only if the system cannot
+    /// create sockets).
+    pub fn new() -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("an HTTP client: {e}"));
+        Self { http, jar }
+    }
+
+    /// The underlying client (cookies included, redirects off), for requests the helpers do
+    /// not cover; send them with [`send`](Self::send).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The value of cookie `name` this agent would send to `url`.
+    pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
+        let url = reqwest::Url::parse(url).ok()?;
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split("; ").find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| value.to_owned())
+        })
+    }
+
+    /// Sends a request built on [`http`](Self::http) and reads the answer.
+    ///
+    /// # Panics
+    ///
+    /// When the request cannot be built or sent (a refused connection, a bad URL).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Page {
+        let request = request
+            .build()
+            .unwrap_or_else(|e| panic!("building a request: {e}"));
+        let url = request.url().to_string();
+        let method = request.method().clone();
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        Page::read(&url, response).await
+    }
+
+    /// `GET url`.
+    pub async fn get(&self, url: &str) -> Page {
+        self.send(self.http.get(url)).await
+    }
+
+    /// `POST url` with a form body.
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Page {
+        self.send(self.http.post(url).form(form)).await
+    }
+
+    /// `POST url` with a JSON body.
+    pub async fn post_json(&self, url: &str, body: &serde_json::Value) -> Page {
+        self.send(self.http.post(url).json(body)).await
+    }
+
+    /// `GET` the `Location` of a redirect (one hop).
+    ///
+    /// # Panics
+    ///
+    /// When `redirect` is not a redirect.
+    pub async fn follow(&self, redirect: &Page) -> Page {
+        assert!(
+            redirect.is_redirect(),
+            "expected a redirect from {}, got {redirect:?}",
+            redirect.url
+        );
+        self.get(redirect.location()).await
+    }
+
+    /// Follows redirects while they stay under `origin`; returns the first answer that is not
+    /// such a redirect (a page, or a redirect elsewhere).
+    pub async fn follow_within(&self, origin: &str, mut page: Page) -> Page {
+        for _ in 0..20 {
+            match &page.location {
+                Some(next) if page.is_redirect() && next.starts_with(origin) => {
+                    page = self.get(&next.clone()).await;
+                }
+                _ => return page,
+            }
+        }
+        panic!("more than 20 redirects within {origin}, the last: {page:?}")
+    }
+
+    /// Signs an existing user in on Logto's pages with the code Logto emails: from `from` (the
+    /// app's redirect to Logto, or a page of Logto's first screen), types `email`, reads the
+    /// code from the mock's inbox, types it, and returns Logto's last answer: the 303 back to
+    /// the app's redirect URI (`?code=…&state=…&iss=…`). [`follow`](Self::follow) it to hand
+    /// the code to the app.
+    ///
+    /// # Panics
+    ///
+    /// When Logto does not complete the sign-in, saying why: it sent the agent straight back
+    /// (an IdP session is alive: single sign-on), refused the email (its message), has no
+    /// account for it (use [`sign_up_with_email_code`](Self::sign_up_with_email_code)), or
+    /// the mail did not come.
+    pub async fn sign_in_with_email_code(&self, idp: &MockIdp, from: &Page, email: &str) -> Page {
+        self.email_code(idp, from, email, Flow::SignIn).await
+    }
+
+    /// Registers a new user on Logto's pages with the code Logto emails, from `from` (the app's
+    /// redirect to Logto with `interaction_mode=signUp`, or any first screen), and returns
+    /// Logto's 303 back to the app, as [`sign_in_with_email_code`](Self::sign_in_with_email_code)
+    /// does.
+    ///
+    /// # Panics
+    ///
+    /// As `sign_in_with_email_code`, and when an account with this email exists.
+    pub async fn sign_up_with_email_code(&self, idp: &MockIdp, from: &Page, email: &str) -> Page {
+        self.email_code(idp, from, email, Flow::Register).await
+    }
+
+    async fn email_code(&self, idp: &MockIdp, from: &Page, email: &str, flow: Flow) -> Page {
+        let base = idp.base_url();
+        let first = self.follow_within(base, from.clone()).await;
+        if first.is_redirect() {
+            panic!(
+                "Logto did not ask for an email: it sent the agent to {} (an IdP session of this \
+                 agent is still alive: sign out first, or ask with prompt=login)",
+                first.location()
+            );
+        }
+        assert!(
+            first.status == 200 && first.has(r#"id="identifier""#),
+            "expected Logto's first screen, got {first:?}"
+        );
+        let cursor = idp.inbox().cursor();
+        let root = flow.root();
+        let sent = self
+            .post_form(&format!("{base}{root}"), &[("identifier", email)])
+            .await;
+        assert!(
+            sent.status == 303,
+            "Logto did not send a code to {email}: {}",
+            sent.alert().unwrap_or_else(|| format!("{sent:?}"))
+        );
+        let code = idp
+            .code_for(email)
+            .after(cursor)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let verified = self
+            .post_form(
+                &format!("{base}{root}/verification-code"),
+                &[("code", &code)],
+            )
+            .await;
+        if verified.status != 303 {
+            let why = verified
+                .offer()
+                .or_else(|| verified.alert())
+                .unwrap_or_else(|| format!("{verified:?}"));
+            panic!("Logto did not accept the code for {email}: {why}");
+        }
+        let back = self.follow_within(base, verified).await;
+        assert!(
+            back.is_redirect(),
+            "expected Logto's redirect back to the app, got {back:?}"
+        );
+        back
+    }
+
+    /// Answers Logto's sign-out page: from `from` (the app's redirect to Logto's end-session
+    /// endpoint, or that page), confirms, and returns Logto's 303 to the post sign-out
+    /// redirect URI (or to Logto's "signed out" page when the app named none).
+    ///
+    /// # Panics
+    ///
+    /// When Logto refuses the sign-out (an unregistered post sign-out URI), with its message.
+    pub async fn confirm_sign_out(&self, idp: &MockIdp, from: &Page) -> Page {
+        let page = self.follow_within(idp.base_url(), from.clone()).await;
+        let xsrf = page
+            .form_value("xsrf")
+            .unwrap_or_else(|| panic!("expected Logto's sign-out page, got {page:?}"));
+        let confirm = format!("{}/session/end/confirm", idp.issuer());
+        let done = self
+            .post_form(&confirm, &[("xsrf", &xsrf), ("logout", "yes")])
+            .await;
+        assert!(
+            done.is_redirect(),
+            "Logto did not confirm the sign-out: {done:?}"
+        );
+        done
+    }
+}

@@ -1,0 +1,83 @@
+//! Where a failing test leaves what explains it: `{target}/mock-idp-artifacts/{test}/`.
+//!
+//! A panicking test's [`MockIdp`](crate::MockIdp) writes its event log and the mail it sent
+//! there, and the browser harness its screenshot, page and URL. `{target}` is the Cargo target
+//! directory the test binary runs from (found by walking up from the executable to the folder
+//! that holds Cargo's `CACHEDIR.TAG`), so a dependent crate's artifacts land in its own
+//! `target/`; `MOCK_IDP_ARTIFACTS` overrides the root, and the system's temporary directory is
+//! the last resort. `{test}` is the running test's name (libtest names the thread after it),
+//! with `::` as `-`.
+
+use std::path::{Path, PathBuf};
+
+/// The environment variable that overrides the artifacts root.
+pub const ARTIFACTS_ENV: &str = "MOCK_IDP_ARTIFACTS";
+
+/// The root folder of every test's artifacts.
+pub fn root() -> PathBuf {
+    if let Some(dir) = std::env::var_os(ARTIFACTS_ENV).filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    std::env::current_exe()
+        .ok()
+        .as_deref()
+        .and_then(target_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mock-idp-artifacts")
+}
+
+/// The artifacts folder of the test running on this thread.
+#[cfg(feature = "browser")]
+pub fn test_dir() -> PathBuf {
+    root().join(test_name())
+}
+
+/// The Cargo target directory `exe` was built into, if it is in one.
+fn target_dir(exe: &Path) -> Option<PathBuf> {
+    exe.ancestors()
+        .skip(1)
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// The running test's name as a folder name (`module::test` → `module-test`), or the thread's
+/// name, or `unnamed-thread`.
+pub fn test_name() -> String {
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("unnamed-thread");
+    name.replace("::", "-")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_folder_is_named_after_the_running_test() {
+        assert_eq!(
+            test_name(),
+            "artifacts-tests-the_folder_is_named_after_the_running_test"
+        );
+    }
+
+    #[test]
+    fn the_root_is_in_the_target_directory_the_test_runs_from() {
+        let root = root();
+        assert!(root.ends_with("mock-idp-artifacts"), "{}", root.display());
+        let target = root.parent().unwrap_or(&root);
+        assert!(
+            target.join("CACHEDIR.TAG").is_file(),
+            "{} is Cargo's target directory",
+            target.display()
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! The library's HTTP test client walking Logto's flows: sign-in, sign-up and sign-out, and
+//! the reasons it gives when Logto does not complete them.
+
+use mock_idp::{Agent, MockIdp};
+
+#[tokio::test]
+async fn sign_in_returns_logtos_redirect_back_with_a_code_for_the_state_sent() {
+    let idp = MockIdp::start().await.unwrap();
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_in_url()).await;
+    let back = agent
+        .sign_in_with_email_code(&idp, &to_logto, "alice@example.com")
+        .await;
+    assert_eq!(back.status, 303, "{back:?}");
+    assert!(back.location().starts_with(&idp.client().redirect_uris[0]));
+    assert_eq!(
+        back.location_param("state").as_deref(),
+        Some("mock-idp-state")
+    );
+    assert_eq!(back.location_param("iss"), Some(idp.issuer()));
+    let signed_in = idp
+        .events()
+        .into_iter()
+        .any(|e| e.kind == "interaction.login");
+    assert!(signed_in, "Logto recorded the sign-in");
+}
+
+#[tokio::test]
+async fn sign_up_registers_the_new_user() {
+    let idp = MockIdp::start().await.unwrap();
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_up_url()).await;
+    assert!(idp.user("erin@example.com").is_none());
+    let back = agent
+        .sign_up_with_email_code(&idp, &to_logto, "erin@example.com")
+        .await;
+    assert!(back.location_param("code").is_some(), "{back:?}");
+    assert!(idp.user("erin@example.com").is_some());
+}
+
+#[tokio::test]
+#[should_panic(expected = "No account found for nobody@example.com")]
+async fn sign_in_of_an_unknown_email_fails_with_logtos_offer() {
+    let idp = MockIdp::start().await.unwrap();
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_in_url()).await;
+    agent
+        .sign_in_with_email_code(&idp, &to_logto, "nobody@example.com")
+        .await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "Logto did not ask for an email")]
+async fn sign_in_while_logtos_session_lives_fails_saying_why() {
+    let idp = MockIdp::start().await.unwrap();
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_in_url()).await;
+    agent
+        .sign_in_with_email_code(&idp, &to_logto, "alice@example.com")
+        .await;
+    let again = agent.get(&idp.sign_in_url()).await;
+    agent
+        .sign_in_with_email_code(&idp, &again, "alice@example.com")
+        .await;
+}
+
+#[tokio::test]
+async fn confirm_sign_out_ends_logtos_session_and_the_next_sign_in_asks_for_a_code() {
+    let idp = MockIdp::start().await.unwrap();
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_in_url()).await;
+    agent
+        .sign_in_with_email_code(&idp, &to_logto, "alice@example.com")
+        .await;
+    let end = format!(
+        "{}?client_id={}",
+        idp.end_session_endpoint(),
+        idp.client().id
+    );
+    let to_sign_out = agent.get(&end).await;
+    let done = agent.confirm_sign_out(&idp, &to_sign_out).await;
+    assert_eq!(
+        done.location(),
+        format!("{}/session/end/success", idp.issuer())
+    );
+    let again = agent.get(&idp.sign_in_url()).await;
+    let back = agent
+        .sign_in_with_email_code(&idp, &again, "alice@example.com")
+        .await;
+    assert!(back.location_param("code").is_some());
+}
