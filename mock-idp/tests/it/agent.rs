@@ -1,16 +1,21 @@
 //! The library's HTTP test client walking Logto's flows: sign-in, sign-up and sign-out, and
 //! the reasons it gives when Logto does not complete them.
 
-use mock_idp::{Agent, MockIdp};
+use mock_idp::{Agent, MockIdp, Page};
+
+/// A fresh agent signed in as `email` from the mock's sign-in URL; returns it and Logto's
+/// redirect back to the app.
+async fn signed_in(idp: &MockIdp, email: &str) -> (Agent, Page) {
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_in_url()).await;
+    let back = agent.sign_in_with_email_code(idp, &to_logto, email).await;
+    (agent, back)
+}
 
 #[tokio::test]
 async fn sign_in_returns_logtos_redirect_back_with_a_code_for_the_state_sent() {
     let idp = MockIdp::start().await.unwrap();
-    let agent = Agent::new();
-    let to_logto = agent.get(&idp.sign_in_url()).await;
-    let back = agent
-        .sign_in_with_email_code(&idp, &to_logto, "alice@example.com")
-        .await;
+    let (_, back) = signed_in(&idp, "alice@example.com").await;
     assert_eq!(back.status, 303, "{back:?}");
     assert!(back.location().starts_with(&idp.client().redirect_uris[0]));
     assert_eq!(
@@ -42,22 +47,14 @@ async fn sign_up_registers_the_new_user() {
 #[should_panic(expected = "No account found for nobody@example.com")]
 async fn sign_in_of_an_unknown_email_fails_with_logtos_offer() {
     let idp = MockIdp::start().await.unwrap();
-    let agent = Agent::new();
-    let to_logto = agent.get(&idp.sign_in_url()).await;
-    agent
-        .sign_in_with_email_code(&idp, &to_logto, "nobody@example.com")
-        .await;
+    signed_in(&idp, "nobody@example.com").await;
 }
 
 #[tokio::test]
 #[should_panic(expected = "Logto did not ask for an email")]
 async fn sign_in_while_logtos_session_lives_fails_saying_why() {
     let idp = MockIdp::start().await.unwrap();
-    let agent = Agent::new();
-    let to_logto = agent.get(&idp.sign_in_url()).await;
-    agent
-        .sign_in_with_email_code(&idp, &to_logto, "alice@example.com")
-        .await;
+    let (agent, _) = signed_in(&idp, "alice@example.com").await;
     let again = agent.get(&idp.sign_in_url()).await;
     agent
         .sign_in_with_email_code(&idp, &again, "alice@example.com")
@@ -67,11 +64,7 @@ async fn sign_in_while_logtos_session_lives_fails_saying_why() {
 #[tokio::test]
 async fn confirm_sign_out_ends_logtos_session_and_the_next_sign_in_asks_for_a_code() {
     let idp = MockIdp::start().await.unwrap();
-    let agent = Agent::new();
-    let to_logto = agent.get(&idp.sign_in_url()).await;
-    agent
-        .sign_in_with_email_code(&idp, &to_logto, "alice@example.com")
-        .await;
+    let (agent, _) = signed_in(&idp, "alice@example.com").await;
     let end = format!(
         "{}?client_id={}",
         idp.end_session_endpoint(),
