@@ -1,9 +1,8 @@
 //! `/oidc/auth`: one test per check, the interaction, its resume, and SSO.
 
-use crate::idp_support::OidcAssert;
 use mock_idp::MockIdp;
 
-use crate::idp_support::{Idp, REDIRECT, answer};
+use crate::idp_support::{Idp, OidcAssert, REDIRECT, answer};
 
 /// Parameter overrides, the expected `error` and `error_description`.
 type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);

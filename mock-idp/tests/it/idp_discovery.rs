@@ -1,9 +1,8 @@
 //! Discovery and JWKS: Logto's fields for what is implemented, this instance's URLs.
 
-use crate::idp_support::OidcAssert;
 use mock_idp::{MockIdp, SigningAlg};
 
-use crate::idp_support::{Idp, answer, jwt_part};
+use crate::idp_support::{Idp, OidcAssert, answer, jwt_part};
 
 #[tokio::test]
 async fn discovery_lists_logtos_fields_for_this_instance() {

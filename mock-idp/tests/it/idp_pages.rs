@@ -1,11 +1,9 @@
 //! The sign-in experience's pages, driven like a browser without JavaScript (forms, a cookie
 //! jar, no automatic redirects), with openidconnect as the app on the other side.
 
-use crate::idp_support::OidcAssert;
-use mock_idp::Page;
 use std::time::Duration;
 
-use mock_idp::MockIdp;
+use mock_idp::{MockIdp, Page};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
@@ -13,7 +11,7 @@ use openidconnect::{
 };
 
 use crate::idp_openidconnect::http;
-use crate::idp_support::{Browser, Idp, REDIRECT};
+use crate::idp_support::{Browser, Idp, OidcAssert, REDIRECT};
 
 /// Submits the email on the first screen and returns the code page.
 async fn submit_email(browser: &Browser<'_>, page: &str, email: &str) -> Page {
@@ -390,5 +388,63 @@ async fn the_first_screens_of_logto_all_lead_somewhere() {
             page.body.contains("not supported by this mock yet"),
             "{first_screen}: {page:?}"
         );
+    }
+}
+
+/// Asserts the headers every redirect carries (303, never cached) or every page (a policy,
+/// `nosniff`, never cached), whichever `answer` is.
+fn assert_same_headers(answer: &Page) {
+    let header = |name| answer.header(name).unwrap_or_default();
+    assert_eq!(header("cache-control"), "no-store", "{answer:?}");
+    if answer.is_redirect() {
+        assert_eq!(answer.status, 303, "{answer:?}");
+    } else {
+        assert!(answer.content_type().starts_with("text/html"), "{answer:?}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{answer:?}");
+        assert!(
+            header("content-security-policy").contains("default-src 'none'"),
+            "{answer:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_redirect_and_page_of_a_sign_in_and_a_sign_out_carries_the_same_headers() {
+    let idp = Idp::start().await;
+    let browser = Browser::new(&idp);
+    let mut seen = Vec::new();
+    let started = browser.get(&idp.auth_url(&[])).await;
+    let first_screen = browser.follow(started.clone()).await;
+    let cursor = idp.idp.inbox().cursor();
+    let sent = browser
+        .post_form("/sign-in", &[("identifier", "alice@example.com")])
+        .await;
+    let code_page = browser.follow(sent.clone()).await;
+    let code = code_after(&idp, "alice@example.com", cursor).await;
+    let verified = browser
+        .post_form("/sign-in/verification-code", &[("code", &code)])
+        .await;
+    let back = browser.follow(verified.clone()).await;
+    seen.extend([started, first_screen, sent, code_page, verified, back]);
+
+    let end = format!(
+        "{}?client_id={}",
+        idp.idp.end_session_endpoint(),
+        idp.client_id
+    );
+    let logout_page = browser.get(&end).await;
+    let xsrf = logout_page.form_value("xsrf").unwrap();
+    let confirmed = browser
+        .post_form(
+            "/oidc/session/end/confirm",
+            &[("xsrf", &xsrf), ("logout", "yes")],
+        )
+        .await;
+    let signed_out = browser.get(confirmed.location()).await;
+    seen.extend([logout_page, confirmed, signed_out]);
+
+    assert_eq!(seen.iter().filter(|a| a.is_redirect()).count(), 5);
+    for answer in &seen {
+        assert_same_headers(answer);
     }
 }

@@ -1,12 +1,11 @@
 //! `grant_type=refresh_token`, API resources on refresh, revocation and introspection.
 
-use crate::idp_support::OidcAssert;
 use std::time::Duration;
 
 use mock_idp::MockIdp;
 use serde_json::{Value, json};
 
-use crate::idp_support::{Idp, answer, encode, jwt_part};
+use crate::idp_support::{Idp, OidcAssert, answer, encode, jwt_part};
 
 /// Signs alice in (with offline_access and consent) and returns the token response.
 async fn tokens(idp: &Idp, overrides: &[(&str, &str)]) -> Value {

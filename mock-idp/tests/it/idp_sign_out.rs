@@ -1,10 +1,9 @@
 //! Sign-out: `/oidc/session/end`, its confirm page, and what it ends.
 
-use crate::idp_support::OidcAssert;
 use mock_idp::Page;
 use serde_json::Value;
 
-use crate::idp_support::{Browser, Idp, REDIRECT};
+use crate::idp_support::{Browser, Idp, OidcAssert, REDIRECT};
 
 const HOME: &str = "http://localhost:3000/";
 

@@ -1,14 +1,15 @@
 //! `/oidc/token` with `grant_type=authorization_code`: every error in Logto's shape, and the
 //! tokens as Logto issues them.
 
-use crate::idp_support::OidcAssert;
 use std::time::Duration;
 
 use serde_json::json;
 
 use mock_idp::MockIdp;
 
-use crate::idp_support::{Idp, REDIRECT, VERIFIER, answer, encode, fixture_app, jwt_part};
+use crate::idp_support::{
+    Idp, OidcAssert, REDIRECT, VERIFIER, answer, encode, fixture_app, jwt_part,
+};
 
 #[tokio::test]
 async fn a_code_exchange_returns_logtos_token_response() {

@@ -1,9 +1,8 @@
 //! `/oidc/me`.
 
-use crate::idp_support::OidcAssert;
 use serde_json::json;
 
-use crate::idp_support::{Idp, answer, encode};
+use crate::idp_support::{Idp, OidcAssert, answer, encode};
 
 async fn access_token(idp: &Idp, scope: &str) -> String {
     let code = idp

@@ -1,10 +1,9 @@
 //! Every row of the error table: status, ErrorCode, a JSON body, and the order of the checks.
 
-use crate::support::PostmarkAssert;
 use mock_idp::FakePostmark;
 use serde_json::json;
 
-use crate::support::{Api, plain, templated};
+use crate::support::{Api, PostmarkAssert, plain, templated};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 

@@ -1,10 +1,9 @@
 //! Injected failures: exactly n sends fail as Postmark would answer, then sends succeed.
 
-use crate::support::PostmarkAssert;
 use mock_idp::postmark::Fault;
 use serde_json::json;
 
-use crate::support::{Api, plain, templated};
+use crate::support::{Api, PostmarkAssert, plain, templated};
 
 #[tokio::test]
 async fn fail_next_fails_exactly_n_sends_then_recovers() {

@@ -1,6 +1,5 @@
 //! The Rust inbox: waits by sequence, never a message twice, failures that explain themselves.
 
-use crate::support::PostmarkAssert;
 use std::collections::HashSet;
 use std::future::IntoFuture as _;
 use std::time::Duration;
@@ -8,7 +7,7 @@ use std::time::Duration;
 use mock_idp::postmark::WaitEnd;
 use serde_json::json;
 
-use crate::support::{Api, plain};
+use crate::support::{Api, PostmarkAssert, plain};
 
 /// A wait short enough for "nothing will come" cases (real time; nothing sleeps).
 const SHORT: Duration = Duration::from_millis(200);

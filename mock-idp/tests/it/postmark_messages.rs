@@ -1,6 +1,5 @@
 //! The Messages API: search with paging and every filter, details, dump, the legacy path.
 
-use crate::support::PostmarkAssert;
 use std::time::Duration;
 
 use mock_idp::{Clock, FakePostmark};
@@ -9,7 +8,7 @@ use postmark::api::messages::{OutboundDumpRequest, OutboundSearchRequest};
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use crate::support::{Api, CrateClient, plain, templated};
+use crate::support::{Api, CrateClient, PostmarkAssert, plain, templated};
 
 /// Five messages over three days, with different senders, tags, streams and metadata.
 async fn seeded() -> Api {

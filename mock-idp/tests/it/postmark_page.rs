@@ -1,9 +1,8 @@
 //! The inbox web page, read the way a browser gets it.
 
-use crate::support::PostmarkAssert;
 use serde_json::json;
 
-use crate::support::{Api, plain};
+use crate::support::{Api, PostmarkAssert, plain};
 
 const HOSTILE: &str = r#""><script>alert(1)</script><img src=x onerror=alert(2)>"#;
 

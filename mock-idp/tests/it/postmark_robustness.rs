@@ -1,12 +1,11 @@
 //! Hostile and odd input: no panic, no 500, never a non-JSON error.
 
-use crate::support::PostmarkAssert;
 use mock_idp::postmark::{TemplateSource, TemplateType};
 use mock_idp::{FakePostmark, SeededRng};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{Api, plain, templated};
+use crate::support::{Api, PostmarkAssert, plain, templated};
 
 #[tokio::test]
 async fn absolute_form_targets_route_like_plain_paths() {

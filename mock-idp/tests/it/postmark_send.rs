@@ -1,13 +1,12 @@
 //! The four send endpoints: answers, what is stored, rendering, batches.
 
-use crate::support::PostmarkAssert;
 use std::time::Duration;
 
 use mock_idp::{Clock, FakePostmark};
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use crate::support::{Api, plain, templated};
+use crate::support::{Api, PostmarkAssert, plain, templated};
 
 fn keys(value: &Value) -> Vec<&str> {
     value

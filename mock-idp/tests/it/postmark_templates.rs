@@ -1,10 +1,9 @@
 //! The Templates API: list, get, create, edit, delete, validate.
 
-use crate::support::PostmarkAssert;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Api, templated};
+use crate::support::{Api, PostmarkAssert, templated};
 
 fn standard(name: &str, alias: &str) -> Value {
     json!({

@@ -1,11 +1,10 @@
 //! The /_inbox/ test API over HTTP: list, latest, the long-poll wait, clear, events.
 
-use crate::support::PostmarkAssert;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, plain};
+use crate::support::{Api, PostmarkAssert, plain};
 
 fn with_code(to: &str, code: &str) -> Value {
     let mut message = plain(to);
