@@ -1,12 +1,13 @@
-//! Where a failing test leaves what explains it: `{target}/mock-idp-artifacts/{test}/`.
+//! Where a failing test leaves what explains it: `{target}/mock-idp-artifacts/{binary}/{test}/`.
 //!
 //! A panicking test's [`MockIdp`](crate::MockIdp) writes its event log and the mail it sent
 //! there, and the browser harness its screenshot, page and URL. `{target}` is the Cargo target
 //! directory the test binary runs from (found by walking up from the executable to the folder
 //! that holds Cargo's `CACHEDIR.TAG`), so a dependent crate's artifacts land in its own
 //! `target/`; `MOCK_IDP_ARTIFACTS` overrides the root, and the system's temporary directory is
-//! the last resort. `{test}` is the running test's name (libtest names the thread after it),
-//! with `::` as `-`.
+//! the last resort. `{binary}` is the test binary's name without Cargo's hash (`sign_in` for
+//! `tests/sign_in.rs`), so two test files may have tests of one name; `{test}` is the running
+//! test's name (libtest names the thread after it), with `::` as `-`.
 
 use std::path::{Path, PathBuf};
 
@@ -26,10 +27,26 @@ pub fn root() -> PathBuf {
         .join("mock-idp-artifacts")
 }
 
-/// The artifacts folder of the test running on this thread.
-#[cfg(feature = "browser")]
-pub fn test_dir() -> PathBuf {
-    root().join(test_name())
+/// The artifacts folder of the test running on this thread, relative to [`root`]:
+/// `{binary}/{test}`.
+pub fn test_path() -> PathBuf {
+    Path::new(&binary_name()).join(test_name())
+}
+
+/// The test binary's name without the hash Cargo appends (`it-4178a1b9317c579d` → `it`).
+fn binary_name() -> String {
+    let exe = std::env::current_exe().ok();
+    let stem = exe
+        .as_deref()
+        .and_then(Path::file_stem)
+        .and_then(|s| s.to_str())
+        .unwrap_or("unknown-binary");
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            name.to_owned()
+        }
+        _ => stem.to_owned(),
+    }
 }
 
 /// The Cargo target directory `exe` was built into, if it is in one.
@@ -62,10 +79,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_folder_is_named_after_the_running_test() {
+    fn the_folder_is_named_after_the_binary_and_the_running_test() {
         assert_eq!(
-            test_name(),
-            "artifacts-tests-the_folder_is_named_after_the_running_test"
+            test_path(),
+            Path::new("mock_idp")
+                .join("artifacts-tests-the_folder_is_named_after_the_binary_and_the_running_test")
         );
     }
 

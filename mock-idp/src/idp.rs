@@ -46,7 +46,8 @@ pub struct Client {
     pub id: String,
     /// The client secret (`LOGTO_APP_SECRET`).
     pub secret: String,
-    /// The registered redirect URIs, the fixture's first.
+    /// The registered redirect URIs: those given to the builder first (your app's), then the
+    /// tenant's (the fixture's `http://localhost:3000/callback`).
     pub redirect_uris: Vec<String>,
     /// The registered post sign-out redirect URIs.
     pub post_logout_redirect_uris: Vec<String>,
@@ -92,8 +93,9 @@ pub struct MockIdp {
     state: IdpState,
     client: Client,
     postmark: Postmark,
-    /// The test that started it (named on its thread: the drop may run on another).
-    test_name: String,
+    /// The artifacts folder of the test that started it, under the root (named on its
+    /// thread: the drop may run on another).
+    test_path: std::path::PathBuf,
     handle: ServerHandle,
 }
 
@@ -220,13 +222,16 @@ impl MockIdp {
     /// The code in the next email to `email` that no wait has returned yet (an email sent
     /// before the call counts): the code Logto mailed for a sign-in or a registration. Waits up
     /// to 10 s of real time (`.timeout(d)`); `.after(cursor)` counts only mail after an
-    /// [`Inbox::cursor`]. See [`inbox`](Self::inbox) for when there is none.
+    /// [`Inbox::cursor`]. The sign-in helpers of [`Agent`](crate::Agent) and the browser read
+    /// their mail this way, so after one of them the code it typed is
+    /// [`latest_code`](Self::latest_code), not the next. See [`inbox`](Self::inbox) for when
+    /// there is none.
     pub fn code_for(&self, email: &str) -> WaitForCode {
         self.inbox().wait_for(email).code()
     }
 
     /// The code in the newest email to `email`, if there is one.
-    pub fn last_code(&self, email: &str) -> Option<String> {
+    pub fn latest_code(&self, email: &str) -> Option<String> {
         self.inbox()
             .latest_to(email)
             .and_then(|mail| mail.code().map(str::to_owned))
@@ -325,7 +330,7 @@ impl MockIdp {
                 self.postmark_url()
             )),
         }
-        let dir = crate::artifacts::root().join(&self.test_name);
+        let dir = crate::artifacts::root().join(&self.test_path);
         let written = std::fs::create_dir_all(&dir).and_then(|()| {
             let events = serde_json::to_vec_pretty(&events).map_err(io::Error::other)?;
             std::fs::write(dir.join("events.json"), events)?;
@@ -480,7 +485,8 @@ impl MockIdpBuilder {
     }
 
     /// Registers a redirect URI for the [client](MockIdp::client) (your app's callback, e.g.
-    /// on the port a test bound). [`start`](Self::start) fails when the tenant has no
+    /// on the port a test bound), ahead of the tenant's: it is the one
+    /// [`MockIdp::sign_in_url`] uses. [`start`](Self::start) fails when the tenant has no
     /// traditional web app to register it on.
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uris.push(uri.into());
@@ -548,6 +554,9 @@ impl MockIdpBuilder {
     /// Fails when the tenant is invalid, when it has no traditional web app (the
     /// [client](MockIdp::client)), or when an address is taken.
     pub async fn start(self) -> io::Result<MockIdp> {
+        // A test's folder holds only what its last run left: a failure writes it again.
+        let test_path = crate::artifacts::test_path();
+        let _ = std::fs::remove_dir_all(crate::artifacts::root().join(&test_path));
         let clock = self.clock.clone().unwrap_or_default();
         let rng = SeededRng::new(self.seed);
         let mut tenant = match self.tenant.clone() {
@@ -654,7 +663,7 @@ impl MockIdpBuilder {
             state,
             client,
             postmark,
-            test_name: crate::artifacts::test_name(),
+            test_path,
             handle,
         })
     }
@@ -700,6 +709,7 @@ impl MockIdpBuilder {
             .find(|a| a.app_type == ApplicationType::Traditional)
         {
             let metadata = &mut app.oidc_client_metadata;
+            // The builder's first: `client().redirect_uris[0]` is the test's own app.
             for (registered, extra) in [
                 (&mut metadata.redirect_uris, &self.redirect_uris),
                 (
@@ -707,11 +717,13 @@ impl MockIdpBuilder {
                     &self.post_logout_redirect_uris,
                 ),
             ] {
-                for uri in extra {
-                    if !registered.contains(uri) {
-                        registered.push(uri.clone());
+                let mut uris: Vec<String> = Vec::new();
+                for uri in extra.iter().chain(registered.iter()) {
+                    if !uris.contains(uri) {
+                        uris.push(uri.clone());
                     }
                 }
+                *registered = uris;
             }
         }
     }

@@ -27,7 +27,7 @@
 //!
 //! // Assert: Logto sends the browser back to the app with a code, and mailed Alice hers.
 //! assert!(back.location().starts_with(&idp.client().redirect_uris[0]));
-//! assert_eq!(idp.last_code("alice@example.com").map(|c| c.len()), Some(6));
+//! assert_eq!(idp.latest_code("alice@example.com").map(|c| c.len()), Some(6));
 //! # }
 //! ```
 //!

@@ -66,3 +66,17 @@ async fn a_callback_with_a_forged_state_is_refused() {
     let home = agent.get(&app_url).await;
     assert_eq!(home.text_of("who").as_deref(), Some("Not signed in"));
 }
+
+#[tokio::test]
+async fn alice_signs_in_under_browser_run_which_captures_any_panic() {
+    let (app_url, idp) = spawn_app().await;
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(move |browser| async move {
+            browser.goto(&app_url).await;
+            browser.click("#login").await;
+            browser.sign_in_with_email_code(&idp, "alice@example.com").await;
+            assert_eq!(browser.text("#who").await, "Signed in as alice@example.com");
+        })
+        .await;
+}

@@ -204,6 +204,17 @@ impl Agent {
                 first.location()
             );
         }
+        if let Some(description) = serde_json::from_str::<serde_json::Value>(&first.body)
+            .ok()
+            .and_then(|json| json["error_description"].as_str().map(str::to_owned))
+        {
+            let hint = if description.contains("redirect_uri") {
+                " (register your app's callback with MockIdp::builder().redirect_uri(…))"
+            } else {
+                ""
+            };
+            panic!("Logto refused the authorization request: {description}{hint}");
+        }
         assert!(
             first.status == 200 && first.has(r#"id="identifier""#),
             "expected Logto's first screen, got {first:?}"
@@ -230,11 +241,20 @@ impl Agent {
             )
             .await;
         if verified.status != 303 {
-            let why = verified
-                .offer()
-                .or_else(|| verified.alert())
-                .unwrap_or_else(|| format!("{verified:?}"));
-            panic!("Logto did not accept the code for {email}: {why}");
+            match (verified.offer(), flow) {
+                (Some(offer), Flow::SignIn) => panic!(
+                    "Logto has no account for {email} ({offer}); sign up with \
+                     sign_up_with_email_code, or add the user with MockIdp::builder().user(…)"
+                ),
+                (Some(offer), Flow::Register) => panic!(
+                    "an account with {email} exists ({offer}); sign in with \
+                     sign_in_with_email_code"
+                ),
+                (None, _) => panic!(
+                    "Logto did not accept the code for {email}: {}",
+                    verified.alert().unwrap_or_else(|| format!("{verified:?}"))
+                ),
+            }
         }
         let back = self.follow_within(base, verified).await;
         assert!(

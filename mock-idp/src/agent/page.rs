@@ -116,8 +116,10 @@ impl Page {
         self.body.contains(needle)
     }
 
-    /// The text of the element with `id` (up to its first child tag), unescaped.
+    /// The text of the element with this id (`"status"` or `"#status"`; ids only, no other
+    /// selectors), up to its first child tag, unescaped.
     pub fn text_of(&self, id: &str) -> Option<String> {
+        let id = id.strip_prefix('#').unwrap_or(id);
         text_after(&self.body, &format!(r#"id="{id}""#))
     }
 
@@ -192,6 +194,7 @@ mod tests {
                <input name="identifier" value="a&#38;b@example.com">"#,
         );
         assert_eq!(page.text_of("status").as_deref(), Some("Signed <in>"));
+        assert_eq!(page.text_of("#status").as_deref(), Some("Signed <in>"));
         assert_eq!(page.alert().as_deref(), Some("Bad & wrong"));
         assert_eq!(
             page.form_value("identifier").as_deref(),

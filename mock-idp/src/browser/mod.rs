@@ -36,6 +36,7 @@ mod driver;
 mod logto;
 
 use std::future::Future;
+use std::panic::Location;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -58,13 +59,15 @@ pub const WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(50);
 /// How long [`Browser::run`] lets a test body take before it fails it.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+/// The line of the test that called a helper (`#[track_caller]`), named in its failure.
+type At = &'static Location<'static>;
 
 /// What to install when something is missing.
 pub(crate) const INSTALL_HINT: &str = "install Chromium and its driver (Debian: `apt-get install -y chromium chromium-driver`; \
      scripts/test does it when run as root), or point CHROMEDRIVER and CHROME_BIN at them, or set WEBDRIVER_URL";
 
-/// Why a browser could not be started.
-#[derive(Debug)]
+/// Why a browser could not be started. Its `Debug` is its message, so that
+/// `Browser::start().await.unwrap()` says what to install.
 pub enum BrowserError {
     /// A program is not installed (or not where the environment says).
     NotFound(String),
@@ -81,6 +84,12 @@ impl std::fmt::Display for BrowserError {
             Self::Driver(why) => write!(f, "chromedriver did not start: {why}"),
             Self::Session(why) => write!(f, "no browser session: {why}"),
         }
+    }
+}
+
+impl std::fmt::Debug for BrowserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 
@@ -174,6 +183,18 @@ struct Resources {
     captured: AtomicBool,
 }
 
+impl Drop for Resources {
+    fn drop(&mut self) {
+        if std::thread::panicking() && !self.captured.load(Ordering::SeqCst) {
+            eprintln!(
+                "mock-idp: the browser took no screenshot: the panic did not come from one of its \
+                 helpers. Run the test body with `browser.run(|browser| async move {{ … }})` to \
+                 capture one for any panic."
+            );
+        }
+    }
+}
+
 /// One browser session (a cheap clone: every clone drives the same window).
 #[derive(Clone, Debug)]
 pub struct Browser {
@@ -203,7 +224,7 @@ impl Browser {
         let artifacts = config
             .artifacts
             .clone()
-            .unwrap_or_else(crate::artifacts::test_dir);
+            .unwrap_or_else(|| crate::artifacts::root().join(crate::artifacts::test_path()));
         let _ = std::fs::remove_dir_all(&artifacts);
         let local = config.webdriver_url.is_none();
         let driver_program = match (&config.chromedriver, local) {
@@ -373,6 +394,12 @@ impl Browser {
         );
     }
 
+    /// [`fail`](Self::fail), naming the line of the test that called the helper.
+    async fn fail_at(&self, at: At, why: String) -> ! {
+        self.fail(format!("{why}\n  at {}:{}", at.file(), at.line()))
+            .await
+    }
+
     /// Runs `test` with this browser as a task; when it panics or outlives [`RUN_TIMEOUT`],
     /// captures the artifacts (unless a helper did), closes the browser, and fails with the
     /// test's own panic. Assertions of your own then leave a screenshot too.
@@ -424,9 +451,15 @@ impl Browser {
     }
 
     /// Opens `url`.
-    pub async fn goto(&self, url: &str) {
+    #[track_caller]
+    pub fn goto<'a>(&'a self, url: &'a str) -> impl Future<Output = ()> + Send + 'a {
+        let at = Location::caller();
+        async move { self.goto_at(at, url).await }
+    }
+
+    async fn goto_at(&self, at: At, url: &str) {
         if let Err(e) = self.client.goto(url).await {
-            self.fail(format!("cannot open {url}: {e}")).await;
+            self.fail_at(at, format!("cannot open {url}: {e}")).await;
         }
     }
 
@@ -440,7 +473,13 @@ impl Browser {
     }
 
     /// Waits for an element matching `css`.
-    pub async fn wait_for(&self, css: &str) -> Element {
+    #[track_caller]
+    pub fn wait_for<'a>(&'a self, css: &'a str) -> impl Future<Output = Element> + Send + 'a {
+        let at = Location::caller();
+        async move { self.wait_for_at(at, css).await }
+    }
+
+    async fn wait_for_at(&self, at: At, css: &str) -> Element {
         match self
             .client
             .wait()
@@ -450,9 +489,9 @@ impl Browser {
             .await
         {
             Ok(element) => element,
-            Err(e) => {
+            Err(_) => {
                 let url = self.url().await;
-                self.fail(format!("waited {WAIT:?} for `{css}` on {url}: {e}"))
+                self.fail_at(at, format!("waited {WAIT:?} for `{css}` on {url}"))
                     .await
             }
         }
@@ -464,60 +503,96 @@ impl Browser {
     }
 
     /// Waits for `css`, then clicks it.
-    pub async fn click(&self, css: &str) {
-        let element = self.wait_for(css).await;
+    #[track_caller]
+    pub fn click<'a>(&'a self, css: &'a str) -> impl Future<Output = ()> + Send + 'a {
+        let at = Location::caller();
+        async move { self.click_at(at, css).await }
+    }
+
+    async fn click_at(&self, at: At, css: &str) {
+        let element = self.wait_for_at(at, css).await;
         if let Err(e) = element.click().await {
             let url = self.url().await;
-            self.fail(format!("cannot click `{css}` on {url}: {e}"))
+            self.fail_at(at, format!("cannot click `{css}` on {url}: {e}"))
                 .await;
         }
     }
 
     /// Waits for the field `css`, empties it and types `text`.
-    pub async fn fill(&self, css: &str, text: &str) {
-        let element = self.wait_for(css).await;
+    #[track_caller]
+    pub fn fill<'a>(&'a self, css: &'a str, text: &'a str) -> impl Future<Output = ()> + Send + 'a {
+        let at = Location::caller();
+        async move { self.fill_at(at, css, text).await }
+    }
+
+    async fn fill_at(&self, at: At, css: &str, text: &str) {
+        let element = self.wait_for_at(at, css).await;
         let typed = async {
             element.clear().await?;
             element.send_keys(text).await
         };
         if let Err(e) = typed.await {
             let url = self.url().await;
-            self.fail(format!("cannot type into `{css}` on {url}: {e}"))
+            self.fail_at(at, format!("cannot type into `{css}` on {url}: {e}"))
                 .await;
         }
     }
 
     /// The text of the first element matching `css`, once there is one.
-    pub async fn text(&self, css: &str) -> String {
-        let element = self.wait_for(css).await;
-        match element.text().await {
-            Ok(text) => text,
-            Err(e) => self.fail(format!("cannot read `{css}`: {e}")).await,
+    #[track_caller]
+    pub fn text<'a>(&'a self, css: &'a str) -> impl Future<Output = String> + Send + 'a {
+        let at = Location::caller();
+        async move {
+            let element = self.wait_for_at(at, css).await;
+            match element.text().await {
+                Ok(text) => text,
+                Err(e) => self.fail_at(at, format!("cannot read `{css}`: {e}")).await,
+            }
         }
     }
 
     /// Waits until the element `css` reads `expected` (trimmed); returns it.
-    pub async fn wait_for_text(&self, css: &str, expected: &str) -> Element {
-        self.wait_until(
-            css,
-            |text| text.trim() == expected,
-            &format!("to read {expected:?}"),
-        )
-        .await
+    #[track_caller]
+    pub fn wait_for_text<'a>(
+        &'a self,
+        css: &'a str,
+        expected: &'a str,
+    ) -> impl Future<Output = Element> + Send + 'a {
+        let at = Location::caller();
+        async move {
+            let what = format!("to read {expected:?}");
+            self.wait_until(at, css, |text| text.trim() == expected, &what)
+                .await
+        }
     }
 
     /// Waits until the element `css` contains `needle`.
-    pub async fn wait_for_text_containing(&self, css: &str, needle: &str) -> Element {
-        self.wait_until(
-            css,
-            |text| text.contains(needle),
-            &format!("to contain {needle:?}"),
-        )
-        .await
+    #[track_caller]
+    pub fn wait_for_text_containing<'a>(
+        &'a self,
+        css: &'a str,
+        needle: &'a str,
+    ) -> impl Future<Output = Element> + Send + 'a {
+        let at = Location::caller();
+        async move {
+            let what = format!("to contain {needle:?}");
+            self.wait_until(at, css, |text| text.contains(needle), &what)
+                .await
+        }
     }
 
-    /// Waits until the URL shown satisfies `ok`; returns it.
-    pub async fn wait_for_url(&self, ok: impl Fn(&str) -> bool, what: &str) -> String {
+    /// Waits until the URL shown satisfies `ok` (`what` says how, for the failure); returns it.
+    #[track_caller]
+    pub fn wait_for_url<'a>(
+        &'a self,
+        ok: impl Fn(&str) -> bool + Send + 'a,
+        what: &'a str,
+    ) -> impl Future<Output = String> + Send + 'a {
+        let at = Location::caller();
+        async move { self.wait_for_url_at(at, ok, what).await }
+    }
+
+    async fn wait_for_url_at(&self, at: At, ok: impl Fn(&str) -> bool, what: &str) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
             let url = self.url().await;
@@ -525,14 +600,23 @@ impl Browser {
                 return url;
             }
             if Instant::now() >= deadline {
-                self.fail(format!("waited {WAIT:?} for the URL {what}; it is {url}"))
-                    .await;
+                self.fail_at(
+                    at,
+                    format!("waited {WAIT:?} for the URL {what}; it is {url}"),
+                )
+                .await;
             }
             tokio::time::sleep(POLL).await;
         }
     }
 
-    async fn wait_until(&self, css: &str, ok: impl Fn(&str) -> bool, what: &str) -> Element {
+    async fn wait_until(
+        &self,
+        at: At,
+        css: &str,
+        ok: impl Fn(&str) -> bool,
+        what: &str,
+    ) -> Element {
         let deadline = Instant::now() + WAIT;
         let mut last = None;
         loop {
@@ -548,9 +632,10 @@ impl Browser {
             if Instant::now() >= deadline {
                 let seen = last.map_or_else(|| "no such element".to_owned(), |t| format!("{t:?}"));
                 let url = self.url().await;
-                self.fail(format!(
-                    "waited {WAIT:?} for `{css}` {what} on {url}; saw {seen}"
-                ))
+                self.fail_at(
+                    at,
+                    format!("waited {WAIT:?} for `{css}` {what} on {url}; saw {seen}"),
+                )
                 .await;
             }
             tokio::time::sleep(POLL).await;

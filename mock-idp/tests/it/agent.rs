@@ -44,7 +44,7 @@ async fn sign_up_registers_the_new_user() {
 }
 
 #[tokio::test]
-#[should_panic(expected = "No account found for nobody@example.com")]
+#[should_panic(expected = "Logto has no account for nobody@example.com (No account found")]
 async fn sign_in_of_an_unknown_email_fails_with_logtos_offer() {
     let idp = MockIdp::start().await.unwrap();
     signed_in(&idp, "nobody@example.com").await;
@@ -81,4 +81,19 @@ async fn confirm_sign_out_ends_logtos_session_and_the_next_sign_in_asks_for_a_co
         .sign_in_with_email_code(&idp, &again, "alice@example.com")
         .await;
     assert!(back.location_param("code").is_some());
+}
+
+#[tokio::test]
+#[should_panic(expected = "register your app's callback with MockIdp::builder().redirect_uri")]
+async fn an_unregistered_callback_fails_saying_how_to_register_it() {
+    let idp = MockIdp::start().await.unwrap();
+    let agent = Agent::new();
+    let url = idp
+        .sign_in_url()
+        .replace("localhost%3A3000%2Fcallback", "localhost%3A4000%2Fcallback");
+    assert_ne!(url, idp.sign_in_url());
+    let refused = agent.get(&url).await;
+    agent
+        .sign_in_with_email_code(&idp, &refused, "alice@example.com")
+        .await;
 }

@@ -14,6 +14,6 @@ async fn alice_signs_in_with_the_code_logto_emailed_her() {
     // Logto sends the browser back to the app's callback with an authorization code.
     assert!(back.location().starts_with(&idp.client().redirect_uris[0]));
     assert!(back.location_param("code").is_some());
-    let code = idp.last_code("alice@example.com").unwrap(); // the code Alice typed
+    let code = idp.latest_code("alice@example.com").unwrap(); // the code Alice typed
     assert_eq!(code.len(), 6);
 }

@@ -37,7 +37,12 @@ async fn the_client_is_the_traditional_app_with_the_builders_redirect_uris() {
     assert_eq!(Some(client.secret.clone()), fixture.secret);
     assert_eq!(
         client.redirect_uris,
-        [REDIRECT, "http://localhost:4000/callback"]
+        ["http://localhost:4000/callback", REDIRECT],
+        "the test's own callback first"
+    );
+    assert!(
+        idp.sign_in_url()
+            .contains("redirect_uri=http%3A%2F%2Flocalhost%3A4000%2Fcallback")
     );
     assert!(
         client
@@ -95,16 +100,19 @@ async fn the_sign_in_url_is_an_authorization_request_for_the_client() {
 }
 
 #[tokio::test]
-async fn code_for_waits_for_the_next_code_and_last_code_reads_the_newest() {
+async fn code_for_waits_for_the_next_code_and_latest_code_reads_the_newest() {
     let idp = MockIdp::start().await.unwrap();
-    assert_eq!(idp.last_code("alice@example.com"), None);
+    assert_eq!(idp.latest_code("alice@example.com"), None);
     ask_for_a_code(&idp, &Agent::new()).await;
     let first = idp.code_for("alice@example.com").await.unwrap();
-    assert_eq!(idp.last_code("alice@example.com").as_deref(), Some(&*first));
+    assert_eq!(
+        idp.latest_code("alice@example.com").as_deref(),
+        Some(&*first)
+    );
     ask_for_a_code(&idp, &Agent::new()).await;
     let second = idp.code_for("alice@example.com").await.unwrap();
     assert_ne!(first, second, "the next code, not the one returned before");
-    assert_eq!(idp.last_code("alice@example.com"), Some(second));
+    assert_eq!(idp.latest_code("alice@example.com"), Some(second));
     let error = idp
         .code_for("alice@example.com")
         .timeout(std::time::Duration::from_millis(50))
@@ -179,7 +187,9 @@ fn artifacts_root() -> PathBuf {
 #[test]
 fn a_panicking_test_leaves_the_event_log_and_the_mail() {
     let name = "front_door::a_test_that_panics";
-    let dir = artifacts_root().join("front_door-a_test_that_panics");
+    let dir = artifacts_root()
+        .join("it")
+        .join("front_door-a_test_that_panics");
     let _ = std::fs::remove_dir_all(&dir);
     // A test of its own, on a thread named as libtest names them.
     let outcome = std::thread::Builder::new()

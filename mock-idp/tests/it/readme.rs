@@ -26,6 +26,51 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// (document, its text, a file of a test that contains the snippet, the snippet's first line):
+/// excerpts, found in the file with their indentation removed.
+const SNIPPETS: &[(&str, &str, &str, &str)] = &[
+    (
+        "docs/browser.md",
+        include_str!("../../../docs/browser.md"),
+        include_str!("../../../examples/axum-app/tests/sign_in.rs"),
+        "browser.goto(&app_url).await;",
+    ),
+    (
+        "docs/browser.md",
+        include_str!("../../../docs/browser.md"),
+        include_str!("../../../examples/axum-app/tests/more.rs"),
+        "let browser = Browser::start().await.unwrap();\nbrowser\n",
+    ),
+];
+
+/// Whether `file` has the lines of `snippet` in a row, all indented alike.
+fn contains_dedented(file: &str, snippet: &str) -> bool {
+    let wanted: Vec<&str> = snippet.lines().collect();
+    let lines: Vec<&str> = file.lines().collect();
+    lines.windows(wanted.len()).any(|window| {
+        let indent = window[0].len() - window[0].trim_start().len();
+        window.iter().zip(&wanted).all(|(line, want)| {
+            line.get(indent..) == Some(want) && line[..indent].trim().is_empty()
+        })
+    })
+}
+
+#[test]
+fn every_documented_snippet_is_in_a_tested_file() {
+    for (document, text, file, first_line) in SNIPPETS {
+        let start = text
+            .find(&format!("```rust\n{first_line}"))
+            .unwrap_or_else(|| panic!("{document} has no snippet starting {first_line:?}"))
+            + "```rust\n".len();
+        let length = text[start..].find("```").unwrap();
+        let snippet = &text[start..start + length];
+        assert!(
+            contains_dedented(file, snippet),
+            "{document}'s snippet is not in its tested file:\n{snippet}"
+        );
+    }
+}
+
 #[test]
 fn every_documented_example_is_a_tested_file() {
     for (document, text, example) in EXAMPLES {

@@ -28,7 +28,7 @@ async fn a_failing_journey_leaves_artifacts_and_no_browser_process() {
     let dir: PathBuf = failure.artifacts;
     assert!(
         dir.ends_with(
-            "mock-idp-artifacts/browser-harness-a_failing_journey_leaves_artifacts_and_no_browser_process"
+            "mock-idp-artifacts/e2e/browser-harness-a_failing_journey_leaves_artifacts_and_no_browser_process"
         ),
         "{}",
         dir.display()
@@ -71,4 +71,32 @@ async fn a_missing_chromedriver_is_an_error_that_says_what_to_install() {
         text.contains("apt-get install -y chromium chromium-driver"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_refused_sign_in_fails_with_logtos_reason_the_fix_and_the_tests_line() {
+    let idp = std::sync::Arc::new(MockIdp::start().await.unwrap());
+    let browser = Browser::start().await.unwrap();
+    // An app whose callback was never registered.
+    let url = idp.sign_in_url().replace("3000", "4000");
+    let failure = browser
+        .try_run(move |browser| async move {
+            browser.goto(&url).await;
+            browser
+                .sign_in_with_email_code(&idp, "alice@example.com")
+                .await;
+        })
+        .await
+        .expect_err("Logto refuses the request");
+    let message = failure.panic.downcast_ref::<String>().unwrap();
+    assert!(message.contains("redirect_uri"), "{message}");
+    assert!(
+        message.contains("MockIdp::builder().redirect_uri"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("at {}:", file!())),
+        "names the test's line: {message}"
+    );
+    assert!(failure.artifacts.join("screenshot.png").is_file());
 }
