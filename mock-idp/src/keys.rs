@@ -3,14 +3,26 @@
 //! As in Logto, the first key is the current one: it signs, and its algorithm is the only one
 //! discovery advertises (EC P-384 → ES384, EC P-256 → ES256, RSA → RS256); every key is
 //! published in the JWKS with `kid` = RFC 7638 thumbprint (SHA-256), `use: "sig"` and `alg`.
-//! Keys come from committed PEMs: nothing is generated at start-up. Deriving a public key from
-//! a private one is slow in unoptimised builds, so it is done once per key per process.
+//! Keys come from committed PEMs: nothing is generated at start-up. Each PEM is parsed once per
+//! process (parsing derives the public key, a scalar multiplication) into an aws-lc key pair
+//! that every later `MockIdp` and every signature reuses.
+//!
+//! Signatures: aws-lc randomises ECDSA nonces, so ES384 and ES256 signatures differ from run to
+//! run while the header and payload they sign replay byte for byte; RSASSA-PKCS1-v1_5 (RS256) is
+//! deterministic, so RS256 tokens replay whole.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+    RSA_PKCS1_SHA256, RsaKeyPair,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::Serialize;
 
 use crate::tenant::PrivateKey;
@@ -69,11 +81,25 @@ pub(crate) struct PublicJwk {
     key_use: &'static str,
 }
 
+/// A parsed private key, ready to sign many times.
+enum KeyPair {
+    Ec(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
+}
+
+/// One PEM, parsed: its key pair, algorithm and public JWK (shared by every `MockIdp` of the
+/// process that uses the PEM).
+struct Loaded {
+    pair: KeyPair,
+    alg: SigningAlg,
+    jwk: PublicJwk,
+}
+
 /// A key ready to sign.
 struct Signer {
     alg: SigningAlg,
     kid: String,
-    key: EncodingKey,
+    key: Arc<Loaded>,
 }
 
 /// The tenant's keys: the current signer, the published set, and a verifier per key.
@@ -110,11 +136,8 @@ impl From<KeyError> for std::io::Error {
     }
 }
 
-/// A key's algorithm and public JWK, derived from its PEM.
-type Derived = Arc<(SigningAlg, PublicJwk)>;
-
-/// Public halves already derived in this process, by PEM.
-static DERIVED: LazyLock<Mutex<HashMap<String, Derived>>> = LazyLock::new(Mutex::default);
+/// Keys already parsed in this process, by PEM.
+static LOADED: LazyLock<Mutex<HashMap<String, Arc<Loaded>>>> = LazyLock::new(Mutex::default);
 
 impl Keys {
     /// Loads `keys` (first = current). With `prefer`, the first key of that algorithm becomes
@@ -122,15 +145,15 @@ impl Keys {
     pub(crate) fn load(keys: &[PrivateKey], prefer: Option<SigningAlg>) -> Result<Self, KeyError> {
         let mut loaded = Vec::new();
         for key in keys {
-            let (encoding, derived) = load_one(&key.value)
+            let parsed = load_one(&key.value)
                 .map_err(|e| KeyError(format!("OIDC private key {:?}: {e}", key.id)))?;
-            loaded.push((encoding, derived));
+            loaded.push(parsed);
         }
         let index = match prefer {
             None => 0,
             Some(alg) => loaded
                 .iter()
-                .position(|(_, derived)| derived.0 == alg)
+                .position(|key| key.alg == alg)
                 .ok_or_else(|| KeyError(format!("the tenant has no {} key", alg.as_str())))?,
         };
         if loaded.is_empty() {
@@ -138,7 +161,7 @@ impl Keys {
         }
         let mut published: Vec<&PublicJwk> = Vec::new();
         for i in std::iter::once(index).chain((0..loaded.len()).filter(|i| *i != index)) {
-            let jwk = &loaded[i].1.1;
+            let jwk = &loaded[i].jwk;
             if !published.iter().any(|p| p.kid == jwk.kid) {
                 published.push(jwk);
             }
@@ -149,11 +172,11 @@ impl Keys {
             .iter()
             .map(|jwk| verifier(jwk).map(|key| (jwk.kid.clone(), alg_of(jwk), key)))
             .collect::<Result<Vec<_>, _>>()?;
-        let (key, derived) = loaded.swap_remove(index);
+        let key = loaded.swap_remove(index);
         Ok(Self {
             current: Signer {
-                alg: derived.0,
-                kid: derived.1.kid.clone(),
+                alg: key.alg,
+                kid: key.jwk.kid.clone(),
                 key,
             },
             jwks,
@@ -201,18 +224,59 @@ impl Keys {
         &self.jwks
     }
 
-    /// Signs `claims` with the current key. `typ` is set only when given (`at+jwt` for access
-    /// tokens): ID tokens carry exactly `{alg, kid}`, as Logto's.
+    /// Signs `claims` with the current key, as a compact JWS. `typ` is set only when given
+    /// (`at+jwt` for access tokens): ID tokens carry exactly `{alg, kid}`, as Logto's.
     pub(crate) fn sign(
         &self,
         claims: &impl Serialize,
         typ: Option<&str>,
     ) -> Result<String, KeyError> {
-        let mut header = Header::new(self.current.alg.jwt());
-        header.typ = typ.map(str::to_owned);
-        header.kid = Some(self.current.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.current.key)
-            .map_err(|e| KeyError(e.to_string()))
+        // jsonwebtoken's order, which the tokens always had: `typ`, `alg`, `kid`.
+        #[derive(Serialize)]
+        struct Header<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            typ: Option<&'a str>,
+            alg: &'a str,
+            kid: &'a str,
+        }
+        let header = Header {
+            alg: self.current.alg.as_str(),
+            typ,
+            kid: &self.current.kid,
+        };
+        let header = serde_json::to_vec(&header).map_err(|e| KeyError(e.to_string()))?;
+        let claims = serde_json::to_vec(claims).map_err(|e| KeyError(e.to_string()))?;
+        let mut token = URL_SAFE_NO_PAD.encode(header);
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(claims));
+        let signature = self.current.key.sign(token.as_bytes())?;
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        Ok(token)
+    }
+}
+
+impl Loaded {
+    /// The JWS signature of `message` (ECDSA as `r || s`, fixed length).
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let failed = |_| KeyError("the signature failed".into());
+        match &self.pair {
+            KeyPair::Ec(pair) => pair
+                .sign(&SystemRandom::new(), message)
+                .map(|signature| signature.as_ref().to_vec())
+                .map_err(failed),
+            KeyPair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(failed)?;
+                Ok(signature)
+            }
+        }
     }
 }
 
@@ -233,32 +297,38 @@ fn verifier(jwk: &PublicJwk) -> Result<jsonwebtoken::DecodingKey, KeyError> {
     built.map_err(|e| KeyError(e.to_string()))
 }
 
-fn load_one(pem: &str) -> Result<(EncodingKey, Derived), String> {
-    let bytes = pem.as_bytes();
-    let (encoding, candidates): (EncodingKey, &[SigningAlg]) = match EncodingKey::from_ec_pem(bytes)
-    {
-        Ok(key) => (key, &[SigningAlg::Es384, SigningAlg::Es256]),
-        Err(_) => (
-            EncodingKey::from_rsa_pem(bytes).map_err(|e| format!("neither EC nor RSA PEM: {e}"))?,
-            &[SigningAlg::Rs256],
-        ),
-    };
-    let cached = DERIVED
+/// Parses `pem` (PKCS#8: EC P-384, EC P-256 or RSA), once per process.
+fn load_one(pem: &str) -> Result<Arc<Loaded>, String> {
+    let cached = LOADED
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .get(pem)
         .cloned();
-    if let Some(derived) = cached {
-        return Ok((encoding, derived));
+    if let Some(loaded) = cached {
+        return Ok(loaded);
     }
-    let (alg, jwk) = candidates
-        .iter()
-        .find_map(|alg| {
-            Jwk::from_encoding_key(&encoding, alg.jwt())
-                .ok()
-                .map(|jwk| (*alg, jwk))
-        })
-        .ok_or_else(|| "unsupported key (use EC P-384, EC P-256 or RSA)".to_owned())?;
+    let bytes = pem.as_bytes();
+    let (encoding, pair, alg) = match EncodingKey::from_ec_pem(bytes) {
+        Ok(key) => {
+            let der = key.as_bytes();
+            let (pair, alg) = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, der)
+                .map(|pair| (pair, SigningAlg::Es384))
+                .or_else(|_| {
+                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                        .map(|pair| (pair, SigningAlg::Es256))
+                })
+                .map_err(|_| "unsupported EC key (use P-384 or P-256)".to_owned())?;
+            (key, KeyPair::Ec(pair), alg)
+        }
+        Err(_) => {
+            let key = EncodingKey::from_rsa_pem(bytes)
+                .map_err(|e| format!("neither EC nor RSA PEM: {e}"))?;
+            let pair = RsaKeyPair::from_der(key.as_bytes())
+                .map_err(|e| format!("unsupported RSA key: {e}"))?;
+            (key, KeyPair::Rsa(pair), SigningAlg::Rs256)
+        }
+    };
+    let jwk = Jwk::from_encoding_key(&encoding, alg.jwt()).map_err(|e| format!("JWK: {e}"))?;
     let kid = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|e| format!("thumbprint: {e}"))?;
@@ -292,19 +362,22 @@ fn load_one(pem: &str) -> Result<(EncodingKey, Derived), String> {
         },
         _ => return Err("unsupported key type".into()),
     };
-    let derived = Arc::new((alg, public));
-    DERIVED
+    let loaded = Arc::new(Loaded {
+        pair,
+        alg,
+        jwk: public,
+    });
+    LOADED
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(pem.to_owned(), derived.clone());
-    Ok((encoding, derived))
+        .insert(pem.to_owned(), loaded.clone());
+    Ok(loaded)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tenant::Tenant;
-    use base64::Engine as _;
     use sha2::Digest as _;
 
     fn fixture_keys(prefer: Option<SigningAlg>) -> Keys {
@@ -361,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn id_token_headers_are_exactly_alg_and_kid_and_signatures_replay() {
+    fn id_token_headers_are_exactly_alg_and_kid_and_only_rs256_signatures_replay() {
         let keys = fixture_keys(None);
         let claims = serde_json::json!({"sub": "abc", "iat": 1});
         let token = keys.sign(&claims, None).unwrap();
@@ -373,10 +446,20 @@ mod tests {
             String::from_utf8(header).unwrap(),
             format!(r#"{{"alg":"ES384","kid":"{}"}}"#, keys.kid())
         );
+        let again = keys.sign(&claims, None).unwrap();
+        let signed_part = |t: &str| t.rsplit_once('.').unwrap().0.to_owned();
         assert_eq!(
-            token,
-            keys.sign(&claims, None).unwrap(),
-            "RFC 6979: same bytes every time"
+            signed_part(&token),
+            signed_part(&again),
+            "header and payload replay"
+        );
+        assert_ne!(token, again, "aws-lc randomises ECDSA signatures");
+        assert!(keys.verify_ignoring_expiry(&again, "").is_ok());
+        let rs256 = fixture_keys(Some(SigningAlg::Rs256));
+        assert_eq!(
+            rs256.sign(&claims, None).unwrap(),
+            rs256.sign(&claims, None).unwrap(),
+            "PKCS#1 v1.5: the same bytes every time"
         );
         let at = keys.sign(&claims, Some("at+jwt")).unwrap();
         let header = base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -125,12 +125,13 @@ async fn openidconnect_signs_in_with_rs256() {
 
 #[tokio::test]
 async fn the_same_seed_and_clock_give_the_same_codes_and_tokens() {
-    async fn run() -> (String, String) {
+    async fn run(alg: SigningAlg) -> (String, serde_json::Value) {
         let clock = mock_idp::Clock::fixed(time::macros::datetime!(2026-02-02 10:00 UTC));
         // The issuer is part of every token: a fixed public URL keeps it the same across ports.
         let builder = MockIdp::builder()
             .seed(7)
             .clock(clock)
+            .signing_alg(alg)
             .public_url("http://idp.test");
         let mut idp = Idp::start_with(builder).await;
         idp.http = reqwest::Client::builder()
@@ -143,11 +144,26 @@ async fn the_same_seed_and_clock_give_the_same_codes_and_tokens() {
         assert_eq!(exchanged.status, 200, "{exchanged:?}");
         let body = exchanged.json();
         assert!(body["id_token"].is_string(), "{body}");
-        (code, body.to_string())
+        (code, body)
     }
-    assert_eq!(
-        run().await,
-        run().await,
-        "codes, tokens and ID-token signatures replay"
-    );
+    /// The ID token's header and payload, without the signature.
+    fn signed_part(body: &serde_json::Value) -> &str {
+        let token = body["id_token"].as_str().unwrap();
+        token.rsplit_once('.').unwrap().0
+    }
+
+    // ES384 (Logto's): every byte but the ECDSA signature, which aws-lc randomises.
+    let (first, second) = (run(SigningAlg::Es384).await, run(SigningAlg::Es384).await);
+    assert_eq!(first.0, second.0, "the authorization code replays");
+    assert_eq!(signed_part(&first.1), signed_part(&second.1));
+    let without_id_token = |body: &serde_json::Value| {
+        let mut body = body.clone();
+        body["id_token"] = serde_json::Value::Null;
+        body
+    };
+    assert_eq!(without_id_token(&first.1), without_id_token(&second.1));
+    assert_ne!(first.1["id_token"], second.1["id_token"]);
+
+    // RS256: PKCS#1 v1.5 signatures are deterministic, so the whole answer replays.
+    assert_eq!(run(SigningAlg::Rs256).await, run(SigningAlg::Rs256).await);
 }
