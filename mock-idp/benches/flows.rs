@@ -3,7 +3,7 @@
 #[path = "harness.rs"]
 mod harness;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let flows: usize = std::env::var("FLOWS")
         .ok()

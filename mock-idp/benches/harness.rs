@@ -33,8 +33,8 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// User + system CPU time of this process so far (`/proc/self/stat`, clock ticks of 10 ms).
-fn cpu_time() -> Duration {
+/// User and system CPU time of this process so far (`/proc/self/stat`, clock ticks of 10 ms).
+fn cpu_time() -> (Duration, Duration) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -45,7 +45,10 @@ fn cpu_time() -> Duration {
             .unwrap_or(0)
     };
     // After the name: state is field 0, utime field 11, stime field 12.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    (
+        Duration::from_millis(ticks(11) * 10),
+        Duration::from_millis(ticks(12) * 10),
+    )
 }
 
 /// Peak resident set size (`VmHWM`), in MiB.
@@ -95,6 +98,79 @@ async fn flow(idp: &MockIdp, http: &reqwest::Client, email: &str) -> Result<Dura
         return Err(format!("userinfo: {}", me.status()));
     }
     Ok(started.elapsed())
+}
+
+/// The steps of a flow, named as the table shows them.
+const STEPS: [&str; 7] = [
+    "GET /oidc/auth, then Logto's sign-in page",
+    "POST /sign-in (Logto mails the code through Postmark)",
+    "the code arrives in the inbox",
+    "POST /sign-in/verification-code",
+    "GET /oidc/auth/{uid} (back to the app with a code)",
+    "POST /oidc/token (code for tokens, ID token signed)",
+    "GET /oidc/me",
+];
+
+/// The same flow with Logto's part walked hop by hop, timing each step (for the table of where
+/// the time goes; [`flow`] is what tests do).
+async fn steps(idp: &MockIdp, http: &reqwest::Client, email: &str) -> [Duration; 7] {
+    let mut times = [Duration::ZERO; 7];
+    let base = idp.base_url().to_owned();
+    let agent = Agent::new();
+    let mut at = Instant::now();
+    let mut lap = |i: usize, at: &mut Instant| {
+        times[i] = at.elapsed();
+        *at = Instant::now();
+    };
+    let first = agent.get(&idp.sign_in_url()).await;
+    let page = agent.follow(&first).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    lap(0, &mut at);
+    let cursor = idp.inbox().cursor();
+    let sent = agent
+        .post_form(&format!("{base}/sign-in"), &[("identifier", email)])
+        .await;
+    assert_eq!(sent.status, 303, "{sent:?}");
+    lap(1, &mut at);
+    let code = idp.code_for(email).after(cursor).await.expect("the code");
+    lap(2, &mut at);
+    let verified = agent
+        .post_form(
+            &format!("{base}/sign-in/verification-code"),
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(verified.status, 303, "{verified:?}");
+    lap(3, &mut at);
+    let back = agent.follow(&verified).await;
+    let auth_code = back.location_param("code").expect("a code for the app");
+    lap(4, &mut at);
+    let client = idp.client();
+    let tokens: Value = http
+        .post(idp.token_endpoint())
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", auth_code.as_str()),
+            ("redirect_uri", client.redirect_uris[0].as_str()),
+        ])
+        .send()
+        .await
+        .expect("the token endpoint")
+        .json()
+        .await
+        .expect("tokens");
+    lap(5, &mut at);
+    let access = tokens["access_token"].as_str().expect("an access token");
+    let me = http
+        .get(idp.userinfo_endpoint())
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("userinfo");
+    assert!(me.status().is_success());
+    lap(6, &mut at);
+    times
 }
 
 /// Runs `count` flows with `concurrency` at a time; returns (sorted latencies, wall time).
@@ -164,7 +240,27 @@ pub async fn measure(flow_count: usize) -> Vec<Row> {
         ),
     });
 
-    let users = (0..flow_count * 2 + 64).map(|i| User::email(format!("bench{i}@example.com")));
+    // What one test does: a fresh MockIdp (its own threads), then one sign-in on it.
+    let mut tests = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let idp = MockIdp::start().await.expect("the IdP starts");
+        flow(&idp, &http, "alice@example.com")
+            .await
+            .unwrap_or_else(|e| panic!("a flow failed: {e}"));
+        tests.push(started.elapsed());
+    }
+    tests.sort();
+    rows.push(Row {
+        what: "a test: MockIdp::start() + one flow on it (p50 / p95)".into(),
+        value: format!(
+            "{} / {}",
+            ms(percentile(&tests, 0.5)),
+            ms(percentile(&tests, 0.95))
+        ),
+    });
+
+    let users = (0..flow_count * 3 + 64).map(|i| User::email(format!("bench{i}@example.com")));
     let mut builder = MockIdp::builder();
     for user in users {
         builder = builder.user(user);
@@ -173,9 +269,10 @@ pub async fn measure(flow_count: usize) -> Vec<Row> {
     // Warm up connections and lazily built state.
     flows(&idp, &http, flow_count * 2, 4, 1).await;
 
-    let cpu_before = cpu_time();
+    let (user_before, system_before) = cpu_time();
     let (serial, wall) = flows(&idp, &http, 0, flow_count, 1).await;
-    let cpu_serial = cpu_time() - cpu_before;
+    let (user_after, system_after) = cpu_time();
+    let (user, system) = (user_after - user_before, system_after - system_before);
     rows.push(Row {
         what: "one email-code flow, 1 at a time (p50 / p95)".into(),
         value: format!(
@@ -202,10 +299,32 @@ pub async fn measure(flow_count: usize) -> Vec<Row> {
         what: "flows per second, 32 at a time".into(),
         value: format!("{:.0}", flow_count as f64 / wall.as_secs_f64()),
     });
+    let per_flow = |d: Duration| d / flow_count as u32;
     rows.push(Row {
-        what: "CPU time per flow (client and servers, 1 at a time)".into(),
-        value: ms(cpu_serial / flow_count as u32),
+        what: "CPU time per flow (client and servers, 1 at a time: user + system)".into(),
+        value: format!(
+            "{} ({} + {})",
+            ms(per_flow(user + system)),
+            ms(per_flow(user)),
+            ms(per_flow(system))
+        ),
     });
+    // Where one flow's time goes, step by step (p50 of `flow_count` walks, one at a time).
+    let mut by_step: Vec<Vec<Duration>> = vec![Vec::new(); STEPS.len()];
+    for i in 0..flow_count {
+        let email = format!("bench{}@example.com", flow_count * 2 + 64 + i);
+        let times = steps(&idp, &http, &email).await;
+        for (samples, time) in by_step.iter_mut().zip(times) {
+            samples.push(time);
+        }
+    }
+    for (name, samples) in STEPS.iter().zip(&mut by_step) {
+        samples.sort();
+        rows.push(Row {
+            what: format!("step: {name} (p50)"),
+            value: ms(percentile(samples, 0.5)),
+        });
+    }
     rows.push(Row {
         what: "peak RSS of the process".into(),
         value: format!("{:.1} MiB", peak_rss_mib()),

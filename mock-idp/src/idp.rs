@@ -33,7 +33,7 @@ use crate::keys::{Keys, SigningAlg};
 use crate::oidc::{self, auth};
 use crate::postmark::{FakePostmark, Inbox, WaitForCode};
 use crate::rng::{DEFAULT_SEED, SeededRng};
-use crate::server::ServerHandle;
+use crate::server::{Runtime, ServerHandle};
 use crate::state::{IdpState, Inner};
 use crate::tenant::{Application, ApplicationType, PrivateKey, Resource, Tenant, User};
 
@@ -412,6 +412,7 @@ pub struct MockIdpBuilder {
     clock: Option<Clock>,
     signing_alg: Option<SigningAlg>,
     public_url: Option<String>,
+    workers: usize,
 }
 
 impl Default for MockIdpBuilder {
@@ -430,6 +431,7 @@ impl Default for MockIdpBuilder {
             clock: None,
             signing_alg: None,
             public_url: None,
+            workers: 1,
         }
     }
 }
@@ -525,6 +527,16 @@ impl MockIdpBuilder {
         self
     }
 
+    /// Serves the IdP and the fake Postmark it starts on `n` threads (default 1; 0 is one per
+    /// core). One thread answers a test's requests fastest and replays every byte; more serve
+    /// many concurrent flows (a shared standalone IdP), and then concurrent flows draw from
+    /// the seeded generator in the order their requests happen to run (one flow at a time
+    /// still replays exactly).
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+
     /// Port of the fake Postmark the IdP starts (default 0: a free one).
     pub fn postmark_port(mut self, port: u16) -> Self {
         self.postmark = PostmarkChoice::Own { port };
@@ -578,6 +590,9 @@ impl MockIdpBuilder {
                 )
             })?;
         let keys = Keys::load(&tenant.logto_configs.oidc_private_keys, self.signing_alg)?;
+        // One runtime for the IdP and the fake Postmark it starts: the connector's requests
+        // stay on its thread.
+        let runtime = Runtime::start("mock-idp", self.workers)?;
 
         // The builder's choice wins over a `baseUrl` in the tenant's connector config, which
         // wins over a fake of the IdP's own.
@@ -610,6 +625,7 @@ impl MockIdpBuilder {
             ),
             (PostmarkChoice::Own { port }, None) => {
                 let fake = FakePostmark::builder()
+                    .runtime(runtime.clone())
                     .bind(SocketAddr::new(self.addr.ip(), port))
                     .seed(rng.derive("postmark").seed())
                     .clock(clock.clone())
@@ -636,7 +652,7 @@ impl MockIdpBuilder {
         let public_url = self.public_url.map(|u| u.trim_end_matches('/').to_owned());
         let events = Events::new(clock.clone());
         // The IdP has no long-running responses, so it needs no shutdown signal.
-        let (handle, state) = ServerHandle::start("idp", self.addr, |addr, _shutdown| {
+        let (handle, state) = ServerHandle::start(&runtime, self.addr, |addr, _shutdown| {
             let origin = public_url.unwrap_or_else(|| format!("http://{addr}"));
             let state = IdpState::new(Inner {
                 tenant: RwLock::new(tenant),

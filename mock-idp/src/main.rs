@@ -53,6 +53,10 @@ struct ServeArgs {
     /// Sign with the tenant's first key of this algorithm (default: the tenant's first key).
     #[arg(long, value_enum, value_name = "ALG")]
     signing_alg: Option<SigningAlg>,
+    /// Threads serving both servers: 1 replays every byte of concurrent flows too; 0 is one
+    /// per core, for many clients at once.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    workers: usize,
 }
 
 #[derive(clap::Args)]
@@ -75,6 +79,9 @@ struct PostmarkArgs {
     /// Treat this recipient as inactive (sends to it fail with ErrorCode 406).
     #[arg(long = "suppress", value_name = "ADDRESS")]
     suppressed: Vec<String>,
+    /// Threads serving the API (0 is one per core).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    workers: usize,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -104,6 +111,7 @@ async fn run_idp(args: ServeArgs) -> std::io::Result<()> {
     let mut builder = MockIdp::builder()
         .bind(SocketAddr::new(args.bind, args.port))
         .postmark_port(args.postmark_port)
+        .worker_threads(args.workers)
         .seed(args.seed);
     if let Some(alg) = args.signing_alg {
         builder = builder.signing_alg(alg);
@@ -152,6 +160,7 @@ async fn run_postmark(args: PostmarkArgs) -> std::io::Result<()> {
     let stop = StopSignal::register()?;
     let mut builder = FakePostmark::builder()
         .bind(SocketAddr::new(args.bind, args.port))
+        .worker_threads(args.workers)
         .seed(args.seed);
     for token in args.server_tokens {
         builder = builder.server_token(token);

@@ -28,12 +28,14 @@ impl Page {
     pub async fn read(url: &str, response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        // Resolved against the URL the client already parsed, not a second parse of `url`.
         let location = headers
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                reqwest::Url::parse(url)
-                    .and_then(|base| base.join(v))
+                response
+                    .url()
+                    .join(v)
                     .map_or_else(|_| v.to_owned(), String::from)
             });
         let bytes = response

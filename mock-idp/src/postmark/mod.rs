@@ -67,7 +67,7 @@ pub use templates::{MAX_TEMPLATES, TemplateSource, TemplateType};
 use crate::clock::Clock;
 use crate::fixtures;
 use crate::rng::{DEFAULT_SEED, SeededRng};
-use crate::server::{ServerHandle, Shutdown};
+use crate::server::{Runtime, ServerHandle, Shutdown};
 use faults::Faults;
 use mustachio::Limits;
 use store::Store;
@@ -282,6 +282,9 @@ impl std::fmt::Debug for FakePostmark {
 #[derive(Debug)]
 pub struct FakePostmarkBuilder {
     addr: SocketAddr,
+    workers: usize,
+    /// A runtime to share (a `MockIdp`'s), instead of one of its own.
+    runtime: Option<Arc<Runtime>>,
     tokens: Vec<String>,
     seed: u64,
     clock: Option<Clock>,
@@ -294,6 +297,8 @@ impl Default for FakePostmarkBuilder {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            workers: 1,
+            runtime: None,
             tokens: Vec::new(),
             seed: DEFAULT_SEED,
             clock: None,
@@ -314,6 +319,19 @@ impl FakePostmarkBuilder {
     /// Port to bind on the current address (0 picks a free one).
     pub fn port(mut self, port: u16) -> Self {
         self.addr.set_port(port);
+        self
+    }
+
+    /// Serves on `n` threads (default 1; 0 is one per core). One thread answers a test's
+    /// requests fastest; more serve many concurrent clients (a shared standalone fake).
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+
+    /// Serves on `runtime` (a `MockIdp`'s) instead of a runtime of its own.
+    pub(crate) fn runtime(mut self, runtime: Arc<Runtime>) -> Self {
+        self.runtime = Some(runtime);
         self
     }
 
@@ -354,7 +372,7 @@ impl FakePostmarkBuilder {
         self
     }
 
-    /// Binds, then serves on a thread of its own. Ready when this returns.
+    /// Binds, then serves on a runtime (and thread) of its own. Ready when this returns.
     pub async fn start(self) -> io::Result<FakePostmark> {
         let fixture = fixture_server()?;
         let tokens = if self.tokens.is_empty() {
@@ -391,7 +409,11 @@ impl FakePostmarkBuilder {
         let rng = SeededRng::new(self.seed);
         let templates = Arc::new(RwLock::new(templates));
 
-        let (handle, state) = ServerHandle::start("postmark", self.addr, |_, shutdown| {
+        let runtime = match self.runtime {
+            Some(runtime) => runtime,
+            None => Runtime::start("fake-postmark", self.workers)?,
+        };
+        let (handle, state) = ServerHandle::start(&runtime, self.addr, |_, shutdown| {
             let state = PostmarkState {
                 server,
                 templates,

@@ -223,3 +223,35 @@ fn a_panicking_test_leaves_the_event_log_and_the_mail() {
     assert_eq!(emails[0]["To"][0]["Email"], "alice@example.com", "{emails}");
     assert!(emails[0]["Code"].is_string(), "{emails}");
 }
+
+#[tokio::test]
+async fn an_idp_on_several_worker_threads_signs_concurrent_users_in() {
+    for workers in [0, 2] {
+        let idp = MockIdp::builder()
+            .worker_threads(workers)
+            .start()
+            .await
+            .unwrap();
+        let sign_in = |email: &'static str| {
+            let idp = &idp;
+            async move {
+                let agent = Agent::new();
+                let to_logto = agent.get(&idp.sign_in_url()).await;
+                agent.sign_in_with_email_code(idp, &to_logto, email).await
+            }
+        };
+        let (alice, bob) = tokio::join!(sign_in("alice@example.com"), sign_in("bob@example.com"));
+        for back in [alice, bob] {
+            assert!(back.location_param("code").is_some(), "{back:?}");
+        }
+    }
+}
+
+#[test]
+fn the_handles_a_test_shares_are_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    shared::<MockIdp>();
+    shared::<FakePostmark>();
+    shared::<Agent>();
+    shared::<mock_idp::Inbox>();
+}
