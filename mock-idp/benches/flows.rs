@@ -9,6 +9,9 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let rows = harness::measure(flows).await;
+    // The inbox first, in a process that has done nothing else yet.
+    let inbox = harness::inbox_memory(20_000).await;
+    let mut rows = harness::measure(flows).await;
+    rows.extend(inbox);
     harness::print("release (cargo bench)", &rows);
 }

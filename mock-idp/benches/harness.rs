@@ -340,3 +340,72 @@ pub fn print(profile: &str, rows: &[Row]) {
         println!("| {} | {} |", row.what, row.value);
     }
 }
+
+/// Resident set size now (`VmRSS`), in MiB.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The fake Postmark's memory: RSS growth after `count` Logto sign-in mails (sent as Logto's
+/// connector sends them, 32 at a time), then after a timed-out `/_inbox/wait` from the start.
+pub async fn inbox_memory(count: usize) -> Vec<Row> {
+    let postmark = mock_idp::FakePostmark::start()
+        .await
+        .expect("a fake Postmark");
+    let http = reqwest::Client::new();
+    let before = rss_mib();
+    let url = format!("{}/email/withTemplate", postmark.base_url());
+    let mut next = 0;
+    while next < count {
+        let mut batch = tokio::task::JoinSet::new();
+        for i in next..(next + 32).min(count) {
+            let request = http
+                .post(&url)
+                .header("X-Postmark-Server-Token", postmark.server_token())
+                .header("Accept", "application/json")
+                .json(&serde_json::json!({
+                    "From": "noreply@example.com",
+                    "To": format!("user{i}@example.com"),
+                    "TemplateAlias": "logto-sign-in",
+                    "TemplateModel": {"code": format!("{:06}", i % 1_000_000), "locale": "en",
+                                      "application": {"id": "us25ikei6qmfy8yppnndv", "name": "Sample app"}},
+                }));
+            batch.spawn(async move { request.send().await.map(|r| r.status().as_u16()) });
+        }
+        while let Some(sent) = batch.join_next().await {
+            assert_eq!(sent.ok().and_then(Result::ok), Some(200), "a send failed");
+        }
+        next += 32;
+    }
+    let after_sends = rss_mib();
+    let timed_out = http
+        .get(format!(
+            "{}/_inbox/wait?to=nobody@example.com&after=0&timeout_ms=1",
+            postmark.base_url()
+        ))
+        .send()
+        .await
+        .expect("the wait answers");
+    let status = timed_out.status().as_u16();
+    let body = timed_out.bytes().await.expect("its body").len();
+    let after_wait = rss_mib();
+    vec![
+        Row {
+            what: format!("RSS of a process holding {count} captured mails (growth)"),
+            value: format!("{after_sends:.1} MiB ({:.1} MiB)", after_sends - before),
+        },
+        Row {
+            what: format!("a timed-out wait over them: status, body, RSS growth"),
+            value: format!(
+                "{status}, {:.1} KiB, {:.1} MiB",
+                body as f64 / 1024.0,
+                after_wait - after_sends
+            ),
+        },
+    ]
+}

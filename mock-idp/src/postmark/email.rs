@@ -2,14 +2,17 @@
 //! it. The store keeps them, the inbox hands them out, the APIs and the inbox page show them.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::address::Mailbox;
 use super::message::Attachment;
+use super::mustachio::{Budget, Limits};
+use super::templates::StoredTemplate;
 
 /// One captured message: what was sent, what was rendered, and the code in it.
 ///
@@ -17,40 +20,76 @@ use super::message::Attachment;
 #[derive(Clone)]
 pub struct Email(Arc<EmailData>);
 
-/// The fields of an [`Email`], in the order the JSON shows them.
+/// Subject and bodies: as sent, or rendered again from the template when first asked for
+/// (the template as it was at the send: the same model gives the same text). A template send
+/// keeps no rendered copy until someone reads it, which is most of a captured mail's size.
+pub(crate) enum Bodies {
+    /// A plain send's, or the rendering already asked for.
+    Kept(Parts),
+    /// A template send's, rendered on first use.
+    Template {
+        template: Arc<StoredTemplate>,
+        layout: Option<Arc<StoredTemplate>>,
+        limits: Limits,
+        rendered: OnceLock<Parts>,
+    },
+}
+
+/// Subject, HTML body and text body.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Parts {
+    pub subject: Option<Box<str>>,
+    pub html_body: Option<Box<str>>,
+    pub text_body: Option<Box<str>>,
+}
+
+impl fmt::Debug for Bodies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Kept(parts) => parts.fmt(f),
+            Self::Template { template, .. } => write!(f, "Template({})", template.id),
+        }
+    }
+}
+
+/// The fields of an [`Email`], in the order the JSON shows them. Kept small, because tests
+/// capture thousands: text without spare capacity, template bodies rendered when read, and
+/// what is only echoed (the template model, the message as sent) as compact JSON text.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct EmailData {
     pub seq: u64,
     #[serde(rename = "MessageID")]
     pub message_id: String,
-    pub submitted_at: String,
-    #[serde(skip)]
+    /// `SubmittedAt` (formatted when shown, not kept as text).
+    #[serde(rename = "SubmittedAt", serialize_with = "submitted_at")]
     pub submitted: OffsetDateTime,
     pub from: String,
     pub to: Vec<Mailbox>,
     pub cc: Vec<Mailbox>,
     pub bcc: Vec<Mailbox>,
     pub reply_to: Option<String>,
-    pub subject: Option<String>,
-    pub html_body: Option<String>,
-    pub text_body: Option<String>,
+    #[serde(skip)]
+    pub bodies: Bodies,
     pub tag: Option<String>,
-    pub metadata: Option<Value>,
-    pub headers: Option<Value>,
+    pub metadata: Option<Box<Value>>,
+    pub headers: Option<Box<Value>>,
     pub message_stream: String,
     pub template_id: Option<u64>,
     pub template_alias: Option<String>,
-    pub template_model: Option<Value>,
+    pub template_model: Option<Box<RawValue>>,
+    /// `template_model` parsed, on first use.
+    #[serde(skip)]
+    pub model_cache: OnceLock<Option<Box<Value>>>,
     pub track_opens: Option<bool>,
     pub track_links: Option<String>,
     pub attachments: Vec<Attachment>,
-    /// The HTTP request's headers, with the token values redacted.
-    pub request_headers: Vec<Header>,
+    /// The HTTP request's headers, with the token values redacted (`[{Name, Value}]`).
+    pub request_headers: Box<RawValue>,
     pub code: Option<String>,
     /// The message object as received (shown by the inbox page, not repeated in the JSON).
     #[serde(skip)]
-    pub sent: Value,
+    pub sent: Box<RawValue>,
 }
 
 impl Email {
@@ -92,15 +131,60 @@ impl Email {
     }
     /// Subject (rendered, for template sends).
     pub fn subject(&self) -> Option<&str> {
-        self.0.subject.as_deref()
+        self.parts().subject.as_deref()
     }
     /// HTML body (rendered, for template sends).
     pub fn html_body(&self) -> Option<&str> {
-        self.0.html_body.as_deref()
+        self.parts().html_body.as_deref()
     }
     /// Text body (rendered, for template sends).
     pub fn text_body(&self) -> Option<&str> {
-        self.0.text_body.as_deref()
+        self.parts().text_body.as_deref()
+    }
+
+    /// The parts, rendered once and kept (what the accessors hand out references to).
+    fn parts(&self) -> &Parts {
+        match &self.0.bodies {
+            Bodies::Kept(parts) => parts,
+            Bodies::Template { rendered, .. } => rendered.get_or_init(|| self.render()),
+        }
+    }
+
+    /// The parts, without keeping a rendering: what the HTTP APIs and the inbox page read, so
+    /// that listing thousands of messages leaves them as small as they were.
+    pub(crate) fn rendered(&self) -> std::borrow::Cow<'_, Parts> {
+        match &self.0.bodies {
+            Bodies::Kept(parts) => std::borrow::Cow::Borrowed(parts),
+            Bodies::Template { rendered, .. } => match rendered.get() {
+                Some(parts) => std::borrow::Cow::Borrowed(parts),
+                None => std::borrow::Cow::Owned(self.render()),
+            },
+        }
+    }
+
+    fn render(&self) -> Parts {
+        let Bodies::Template {
+            template,
+            layout,
+            limits,
+            ..
+        } = &self.0.bodies
+        else {
+            return Parts::default();
+        };
+        // It rendered at the send, under a budget no larger than this one.
+        let Some(model) = self.template_model() else {
+            return Parts::default();
+        };
+        let budget = Budget::new(limits.max_steps);
+        template
+            .render(model, layout.as_deref(), limits, &budget)
+            .map(|r| Parts {
+                subject: r.subject.map(String::into_boxed_str),
+                html_body: r.html_body.map(String::into_boxed_str),
+                text_body: r.text_body.map(String::into_boxed_str),
+            })
+            .unwrap_or_default()
     }
     /// `Tag` as sent.
     pub fn tag(&self) -> Option<&str> {
@@ -108,11 +192,11 @@ impl Email {
     }
     /// `Metadata` exactly as sent.
     pub fn metadata(&self) -> Option<&Value> {
-        self.0.metadata.as_ref()
+        self.0.metadata.as_deref()
     }
     /// The message's `Headers` (`[{Name, Value}]`) exactly as sent.
     pub fn headers(&self) -> Option<&Value> {
-        self.0.headers.as_ref()
+        self.0.headers.as_deref()
     }
     /// `MessageStream` (`outbound` when none was given).
     pub fn message_stream(&self) -> &str {
@@ -128,7 +212,13 @@ impl Email {
     }
     /// `TemplateModel` exactly as sent.
     pub fn template_model(&self) -> Option<&Value> {
-        self.0.template_model.as_ref()
+        self.0
+            .model_cache
+            .get_or_init(|| {
+                let raw = self.0.template_model.as_ref()?;
+                serde_json::from_str(raw.get()).ok().map(Box::new)
+            })
+            .as_deref()
     }
     /// `TrackOpens` as sent.
     pub fn track_opens(&self) -> Option<bool> {
@@ -139,16 +229,16 @@ impl Email {
         self.0.track_links.as_deref()
     }
     /// The message object exactly as the request carried it (one element of a batch).
-    pub fn sent_json(&self) -> &Value {
-        &self.0.sent
+    pub fn sent_json(&self) -> Value {
+        serde_json::from_str(self.0.sent.get()).unwrap_or(Value::Null)
     }
     /// Attachments as sent (content in base64).
     pub fn attachments(&self) -> &[Attachment] {
         &self.0.attachments
     }
     /// The HTTP request headers, token values replaced by `[redacted]`.
-    pub fn request_headers(&self) -> &[Header] {
-        &self.0.request_headers
+    pub fn request_headers(&self) -> Vec<Header> {
+        serde_json::from_str(self.0.request_headers.get()).unwrap_or_default()
     }
     /// The one-time code: `TemplateModel.code` when present, else the one 6-digit number in
     /// the text body (or subject, or HTML text). `None` when there is none, or several.
@@ -165,13 +255,30 @@ impl Email {
     }
     /// The message as JSON (PascalCase, with `Seq` and `Code`).
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(&*self.0).unwrap_or(Value::Null)
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
 
+/// The data's fields, with `Subject`, `HtmlBody` and `TextBody` after `ReplyTo`, as Postmark
+/// orders them.
 impl Serialize for Email {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        use serde::ser::SerializeMap as _;
+        let data = serde_json::to_value(&*self.0).map_err(serde::ser::Error::custom)?;
+        let Value::Object(fields) = data else {
+            return Err(serde::ser::Error::custom("a message is an object"));
+        };
+        let parts = self.rendered();
+        let mut map = serializer.serialize_map(Some(fields.len() + 3))?;
+        for (key, value) in &fields {
+            map.serialize_entry(key, value)?;
+            if key == "ReplyTo" {
+                map.serialize_entry("Subject", &parts.subject)?;
+                map.serialize_entry("HtmlBody", &parts.html_body)?;
+                map.serialize_entry("TextBody", &parts.text_body)?;
+            }
+        }
+        map.end()
     }
 }
 
@@ -180,7 +287,7 @@ impl fmt::Debug for Email {
         f.debug_struct("Email")
             .field("seq", &self.0.seq)
             .field("to", &self.0.to)
-            .field("subject", &self.0.subject)
+            .field("subject", &self.subject())
             .field("template_alias", &self.0.template_alias)
             .field("code", &self.0.code)
             .finish_non_exhaustive()
@@ -192,7 +299,7 @@ impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let to: Vec<String> = self.0.to.iter().map(|m| m.email.clone()).collect();
         write!(f, "#{} to={}", self.0.seq, to.join(","))?;
-        match &self.0.subject {
+        match self.subject() {
             Some(subject) => write!(f, " subject={subject:?}")?,
             None => f.write_str(" (no subject)")?,
         }
@@ -200,8 +307,16 @@ impl fmt::Display for Email {
     }
 }
 
+/// `SubmittedAt` as Postmark writes it.
+fn submitted_at<S: serde::Serializer>(
+    at: &OffsetDateTime,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&super::wire::timestamp(*at))
+}
+
 /// One HTTP header of the request that delivered a message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Header {
     /// Lower-cased header name.

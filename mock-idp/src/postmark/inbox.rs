@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::email::Email;
 use super::store::{Ended, Store};
+use super::test_api::ARRIVED_SHOWN;
 
 /// How long [`Inbox::wait_for`] waits unless told otherwise (real time, not the mock clock).
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,7 +55,7 @@ impl Inbox {
 
     /// The newest message addressed (To, Cc or Bcc) to `address`.
     pub fn latest_to(&self, address: &str) -> Option<Email> {
-        self.store.last_matching(|m| m.is_addressed_to(address))
+        self.store.last_to(address)
     }
 
     /// The sequence number of the newest message so far: take it before triggering a mail,
@@ -85,7 +86,7 @@ impl Inbox {
         let mut returned = self.returned.lock().unwrap_or_else(PoisonError::into_inner);
         let remembered = returned.get(&key).copied().unwrap_or(0);
         let after = after.unwrap_or(remembered);
-        let found = self.store.first_after(after, |m| m.is_addressed_to(&key));
+        let found = self.store.first_to_after(&key, after);
         if let Some(mail) = &found {
             returned.insert(key, remembered.max(mail.seq()));
         }
@@ -140,12 +141,16 @@ impl WaitFor {
                 found
             })
             .await;
-        waited.map_err(|end| WaitError {
-            arrived: self.inbox.store.since(after),
-            to: self.to,
-            after,
-            timeout: self.timeout,
-            end: end.into(),
+        waited.map_err(|end| {
+            let (arrived_count, arrived) = self.inbox.store.tail_since(after, ARRIVED_SHOWN);
+            WaitError {
+                arrived_count,
+                arrived,
+                to: self.to,
+                after,
+                timeout: self.timeout,
+                end: end.into(),
+            }
         })
     }
 
@@ -187,6 +192,7 @@ impl IntoFuture for WaitForCode {
                 after: after.unwrap_or(mail.seq().saturating_sub(1)),
                 timeout,
                 end: WaitEnd::NoCode,
+                arrived_count: 1,
                 arrived: vec![mail],
             })
         })
@@ -233,7 +239,9 @@ pub struct WaitError {
     pub timeout: Duration,
     /// Timeout or shutdown.
     pub end: WaitEnd,
-    /// Every message above `after`, whoever it was for.
+    /// How many messages arrived above `after`, whoever they were for.
+    pub arrived_count: usize,
+    /// The newest of them (at most 20), to show what did come.
     pub arrived: Vec<Email>,
 }
 
@@ -265,14 +273,17 @@ impl fmt::Display for WaitError {
             )?,
         }
         if self.arrived.is_empty() {
-            f.write_str("; nothing else arrived")
-        } else {
-            write!(f, "; what arrived after #{}:", self.after)?;
-            for mail in &self.arrived {
-                write!(f, "\n  {mail}")?;
-            }
-            Ok(())
+            return f.write_str("; nothing else arrived");
         }
+        write!(f, "; what arrived after #{}:", self.after)?;
+        let older = self.arrived_count.saturating_sub(self.arrived.len());
+        if older > 0 {
+            write!(f, "\n  ({older} older ones not shown)")?;
+        }
+        for mail in &self.arrived {
+            write!(f, "\n  {mail}")?;
+        }
+        Ok(())
     }
 }
 

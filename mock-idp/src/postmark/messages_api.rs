@@ -43,7 +43,7 @@ struct Item<'a> {
     recipients: Vec<&'a str>,
     received_at: String,
     from: &'a str,
-    subject: &'a str,
+    subject: String,
     attachments: Vec<&'a str>,
     status: &'static str,
     track_opens: bool,
@@ -63,7 +63,12 @@ fn item(email: &Email) -> Item<'_> {
         recipients: email.recipients().map(|m| m.email.as_str()).collect(),
         received_at: wire::timestamp(email.submitted_at()),
         from: email.from(),
-        subject: email.subject().unwrap_or_default(),
+        subject: email
+            .rendered()
+            .subject
+            .as_deref()
+            .unwrap_or_default()
+            .to_owned(),
         attachments: email
             .attachments()
             .iter()
@@ -167,7 +172,9 @@ impl<'a> Filter<'a> {
             && self.tag.is_none_or(|t| email.tag() == Some(t))
             && self.subject.as_deref().is_none_or(|needle| {
                 email
-                    .subject()
+                    .rendered()
+                    .subject
+                    .as_deref()
                     .unwrap_or_default()
                     .to_lowercase()
                     .contains(needle)

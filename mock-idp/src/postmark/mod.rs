@@ -470,6 +470,7 @@ fn router(state: PostmarkState) -> Router {
             get(test_api::messages).delete(test_api::clear),
         )
         .route("/_inbox/latest", get(test_api::latest))
+        .route("/_inbox/cursor", get(test_api::cursor))
         .route("/_inbox/wait", get(test_api::wait))
         .route(
             "/_inbox/faults",

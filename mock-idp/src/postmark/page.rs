@@ -103,7 +103,12 @@ fn row(email: &Email) -> Row {
         received: short_time(email),
         received_iso: wire::timestamp(email.submitted_at()),
         to: mailboxes(email.to()),
-        subject: email.subject().unwrap_or("(no subject)").to_owned(),
+        subject: email
+            .rendered()
+            .subject
+            .as_deref()
+            .unwrap_or("(no subject)")
+            .to_owned(),
         code: email.code().map(str::to_owned),
     }
 }
@@ -185,7 +190,7 @@ pub(crate) async fn message(
         html: email.html_body().map(str::to_owned),
         text: email.text_body().map(str::to_owned),
         model: email.template_model().map(pretty),
-        sent: pretty(&shortened(email.sent_json())),
+        sent: pretty(&shortened(&email.sent_json())),
     };
     page(StatusCode::OK, view.render())
 }

@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use super::address;
 use super::auth::Caller;
-use super::email::{EmailData, Header, extract_code};
+use super::email::{Bodies, EmailData, Header, Parts, extract_code};
 use super::error::{ApiError, codes};
 use super::message::{self, Content, Outgoing};
 use super::mustachio::{Budget, Limits};
@@ -274,32 +274,35 @@ impl SendRequest<'_> {
         state.store.push(move |seq| EmailData {
             seq,
             message_id,
-            submitted_at: wire::timestamp(submitted),
             submitted,
             from: outgoing.from_raw,
             to: outgoing.to,
             cc: outgoing.cc,
             bcc: outgoing.bcc,
             reply_to: outgoing.reply_to,
-            subject: rendered.subject,
-            html_body: rendered.html_body,
-            text_body: rendered.text_body,
+            bodies: rendered.bodies,
             tag: outgoing.tag,
-            metadata: outgoing.metadata,
-            headers: outgoing.headers,
+            metadata: outgoing.metadata.map(Box::new),
+            headers: outgoing.headers.map(Box::new),
             message_stream: stream,
             template_id: rendered.template_id,
             template_alias: rendered.template_alias,
-            template_model: rendered.model,
+            template_model: rendered.model.as_ref().and_then(raw_json),
+            model_cache: std::sync::OnceLock::new(),
             track_opens: outgoing.track_opens,
             track_links: outgoing.track_links,
             attachments: outgoing.attachments,
-            request_headers,
+            request_headers: serde_json::value::to_raw_value(&request_headers).unwrap_or_default(),
             code,
-            sent,
+            sent: raw_json(&sent).unwrap_or_default(),
         });
         Ok(result)
     }
+}
+
+/// `value` as compact JSON text, as captured mail keeps what it only echoes.
+fn raw_json(value: &Value) -> Option<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(value).ok()
 }
 
 /// The server's rendering limits.
@@ -378,7 +381,9 @@ pub(crate) fn inactive_message(addresses: &[impl AsRef<str>]) -> String {
     )
 }
 
-/// What a send puts in the store besides the message's own fields.
+/// What a send puts in the store besides the message's own fields. The rendered text is
+/// searched for the code, then only a plain send's is kept: a template send's is rendered
+/// again when read ([`Bodies`]).
 struct RenderedContent {
     subject: Option<String>,
     html_body: Option<String>,
@@ -386,6 +391,7 @@ struct RenderedContent {
     template_id: Option<u64>,
     template_alias: Option<String>,
     model: Option<Value>,
+    bodies: Bodies,
 }
 
 /// Check 9 and rendering: the template must exist on this server and a model must be given.
@@ -400,6 +406,7 @@ fn render(
             html_body,
             text_body,
         } => {
+            let boxed = |text: &Option<String>| text.as_deref().map(Box::from);
             return Ok(RenderedContent {
                 subject: subject.clone(),
                 html_body: html_body.clone(),
@@ -407,6 +414,11 @@ fn render(
                 template_id: None,
                 template_alias: None,
                 model: None,
+                bodies: Bodies::Kept(Parts {
+                    subject: boxed(subject),
+                    html_body: boxed(html_body),
+                    text_body: boxed(text_body),
+                }),
             });
         }
         Content::Template { id, alias, model } => (id, alias, model),
@@ -447,6 +459,12 @@ fn render(
         template_id: Some(template.id),
         template_alias: template.source.alias.clone(),
         model: Some(model.clone()),
+        bodies: Bodies::Template {
+            limits: *templates.limits(),
+            template,
+            layout,
+            rendered: std::sync::OnceLock::new(),
+        },
     })
 }
 

@@ -3,8 +3,11 @@
 //! Sequence numbers survive [`Store::clear`], so "wait for the first message after N" can never
 //! return an old message, however many clears or restarts of a test's flow happen in between.
 //! Waiters subscribe to a watch channel that ticks on every change; the lock is a
-//! `std::sync::Mutex` because no `.await` ever happens while it is held.
+//! `std::sync::Mutex` because no `.await` ever happens while it is held. An index of the
+//! sequence numbers per recipient makes "the first message to X above N" a lookup, whatever
+//! the size of the inbox, so many waiters re-checking on every message cannot starve sends.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
@@ -20,6 +23,9 @@ pub(crate) struct Store {
 #[derive(Debug, Default)]
 struct Inner {
     messages: Vec<Email>,
+    /// Sequence numbers of the messages to each address (bare, lower-case; To, Cc and Bcc),
+    /// in order.
+    by_address: HashMap<String, Vec<u64>>,
     last_seq: u64,
     /// How many clears happened: lets live views notice one.
     clears: u64,
@@ -44,7 +50,17 @@ impl Store {
         let email = {
             let mut inner = self.lock();
             inner.last_seq += 1;
-            let email = Email::new(build(inner.last_seq));
+            let seq = inner.last_seq;
+            let email = Email::new(build(seq));
+            for mailbox in email.recipients() {
+                let list = inner
+                    .by_address
+                    .entry(mailbox.email.to_ascii_lowercase())
+                    .or_default();
+                if list.last() != Some(&seq) {
+                    list.push(seq);
+                }
+            }
             inner.messages.push(email.clone());
             email
         };
@@ -64,15 +80,29 @@ impl Store {
         inner.messages[start..].to_vec()
     }
 
-    /// The first message above `after` that `matches`.
-    pub(crate) fn first_after(
-        &self,
-        after: u64,
-        matches: impl Fn(&Email) -> bool,
-    ) -> Option<Email> {
+    /// The first message to `address` (bare or `Name <addr>`, any case) above `after`.
+    pub(crate) fn first_to_after(&self, address: &str, after: u64) -> Option<Email> {
+        let key = super::address::bare_address(address).to_ascii_lowercase();
+        let inner = self.lock();
+        let seqs = inner.by_address.get(&key)?;
+        let seq = seqs[seqs.partition_point(|s| *s <= after)..].first()?;
+        inner.find(*seq)
+    }
+
+    /// The newest message to `address` (bare or `Name <addr>`, any case).
+    pub(crate) fn last_to(&self, address: &str) -> Option<Email> {
+        let key = super::address::bare_address(address).to_ascii_lowercase();
+        let inner = self.lock();
+        inner.find(*inner.by_address.get(&key)?.last()?)
+    }
+
+    /// How many messages have a sequence number above `after`, and the last `keep` of them.
+    pub(crate) fn tail_since(&self, after: u64, keep: usize) -> (usize, Vec<Email>) {
         let inner = self.lock();
         let start = inner.messages.partition_point(|m| m.seq() <= after);
-        inner.messages[start..].iter().find(|m| matches(m)).cloned()
+        let count = inner.messages.len() - start;
+        let from = inner.messages.len() - count.min(keep);
+        (count, inner.messages[from..].to_vec())
     }
 
     /// The newest message that `matches`.
@@ -95,6 +125,7 @@ impl Store {
         let cleared = {
             let mut inner = self.lock();
             inner.clears += 1;
+            inner.by_address.clear();
             std::mem::take(&mut inner.messages).len()
         };
         self.changed.send_replace(());
@@ -108,12 +139,7 @@ impl Store {
 
     /// The message with sequence number `seq`, if still kept.
     pub(crate) fn get(&self, seq: u64) -> Option<Email> {
-        let inner = self.lock();
-        inner
-            .messages
-            .binary_search_by_key(&seq, Email::seq)
-            .ok()
-            .map(|i| inner.messages[i].clone())
+        self.lock().find(seq)
     }
 
     /// Marks the store closed (its server is gone): waiters stop waiting.
@@ -155,6 +181,16 @@ impl Store {
                 Err(_) => return Err(Ended::TimedOut),
             }
         }
+    }
+}
+
+impl Inner {
+    /// The message with sequence number `seq` (messages are in sequence order).
+    fn find(&self, seq: u64) -> Option<Email> {
+        self.messages
+            .binary_search_by_key(&seq, Email::seq)
+            .ok()
+            .map(|i| self.messages[i].clone())
     }
 }
 

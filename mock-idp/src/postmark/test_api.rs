@@ -4,8 +4,9 @@
 //! |---|---|
 //! | `GET /_inbox/messages?to=&after=&tag=&template=` | `{Cursor, Messages}`, oldest first |
 //! | `DELETE /_inbox/messages` | forget every message; sequence numbers keep growing |
+//! | `GET /_inbox/cursor` | `{Cursor}`: the newest sequence number, without messages |
 //! | `GET /_inbox/latest?to=` | the newest message to `to` (404 if none) |
-//! | `GET /_inbox/wait?to=&after=&timeout_ms=` | long-poll: the first message to `to` above `after` (200), or 408 listing what did arrive |
+//! | `GET /_inbox/wait?to=&after=&timeout_ms=` | long-poll: the first message to `to` above `after` (200), or 408 with how many others arrived and summaries of the last 20 |
 //! | `GET/POST/DELETE /_inbox/faults` | pending injected failures: list, add, clear |
 //! | `GET /_inbox/events` | server-sent events: `message` per new message, `cleared` |
 //!
@@ -34,6 +35,9 @@ use super::inbox::DEFAULT_WAIT_TIMEOUT;
 use super::query::Params;
 use super::store::Ended;
 use super::wire::{self, Fields};
+
+/// How many of the messages that did arrive a timed-out wait lists (the newest).
+pub(crate) const ARRIVED_SHOWN: usize = 20;
 
 /// The longest `timeout_ms` a wait accepts (two minutes).
 const MAX_WAIT: Duration = Duration::from_secs(120);
@@ -68,6 +72,19 @@ pub(crate) async fn messages(
     Ok(Json(body).into_response())
 }
 
+/// `{Seq, To, Subject, Code}`: a message in a list that must stay small (as the live events
+/// show it).
+fn summary(email: &Email) -> Value {
+    let to: Vec<&str> = email.to().iter().map(|m| m.email.as_str()).collect();
+    json!({"Seq": email.seq(), "To": to, "Subject": email.rendered().subject, "Code": email.code()})
+}
+
+/// `GET /_inbox/cursor`: the sequence number of the newest message, without any message: what
+/// a test takes before it triggers a mail, then waits with `after=`.
+pub(crate) async fn cursor(State(state): State<PostmarkState>) -> Response {
+    Json(json!({"Cursor": state.store.last_seq()})).into_response()
+}
+
 /// `DELETE /_inbox/messages`.
 pub(crate) async fn clear(State(state): State<PostmarkState>) -> Response {
     let cleared = state.store.clear();
@@ -81,16 +98,13 @@ pub(crate) async fn latest(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let to = params.required("to", bad_request)?;
-    let email = state
-        .store
-        .last_matching(|m| m.is_addressed_to(to))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                404,
-                format!("No message to {to} so far."),
-            )
-        })?;
+    let email = state.store.last_to(to).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            404,
+            format!("No message to {to} so far."),
+        )
+    })?;
     Ok(Json(email.to_json()).into_response())
 }
 
@@ -114,9 +128,9 @@ pub(crate) async fn wait(
     };
     let deadline = tokio::time::Instant::now() + timeout;
     let mut shutdown = state.shutdown.clone();
-    let found = state.store.wait_until(deadline, || {
-        state.store.first_after(after, |m| m.is_addressed_to(&to))
-    });
+    let found = state
+        .store
+        .wait_until(deadline, || state.store.first_to_after(&to, after));
     let waited = tokio::select! {
         waited = found => waited,
         () = shutdown.wait() => Err(Ended::ShutDown),
@@ -124,15 +138,18 @@ pub(crate) async fn wait(
     match waited {
         Ok(email) => Ok(Json(email.to_json()).into_response()),
         Err(Ended::TimedOut) => {
-            let arrived = state.store.since(after);
+            // What did arrive, as summaries of the last few: an inbox of thousands must not
+            // make the answer (or the memory building it) grow with it.
+            let (count, last) = state.store.tail_since(after, ARRIVED_SHOWN);
             let body = json!({
                 "ErrorCode": 408,
                 "Message": format!(
-                    "No message to {to} after #{after} within {} ms; {} other message(s) arrived.",
+                    "No message to {to} after #{after} within {} ms; {count} other message(s) arrived.",
                     timeout.as_millis(),
-                    arrived.len()
                 ),
-                "Arrived": emails(&arrived),
+                "ArrivedCount": count,
+                "Arrived": last.iter().map(summary).collect::<Vec<_>>(),
+                "Cursor": state.store.last_seq(),
             });
             // RFC 9110: a 408 closes the connection (and tells clients not to retry on it).
             let close = [(axum::http::header::CONNECTION, "close")];
@@ -244,7 +261,7 @@ impl Live {
             let summary = json!({
                 "Seq": email.seq(),
                 "To": to,
-                "Subject": email.subject(),
+                "Subject": email.rendered().subject,
                 "Code": email.code(),
             });
             events.push(

@@ -187,7 +187,8 @@ async fn each_event_uses_its_template_and_the_connector_sends_logtos_request() {
         send(&browser, "alice@example.com", event).await;
         let mail = idp.idp.inbox().latest_to("alice@example.com").unwrap();
         assert_eq!(mail.template_alias(), Some(alias));
-        let sent = mail.sent_json().as_object().unwrap();
+        let sent = mail.sent_json();
+        let sent = sent.as_object().unwrap();
         assert_eq!(
             sent.keys().collect::<Vec<_>>(),
             ["From", "TemplateAlias", "To", "TemplateModel"]
@@ -200,8 +201,8 @@ async fn each_event_uses_its_template_and_the_connector_sends_logtos_request() {
         );
         assert_eq!(model["locale"], "en");
         assert_eq!(model["application"]["name"], "Sample app");
-        let headers: Vec<(&str, &str)> = mail
-            .request_headers()
+        let request_headers = mail.request_headers();
+        let headers: Vec<(&str, &str)> = request_headers
             .iter()
             .map(|h| (h.name.as_str(), h.value.as_str()))
             .collect();

@@ -417,3 +417,42 @@ async fn validating_paths_that_reach_too_deep_is_a_template_error_not_a_crash() 
     }
     assert!(model["a"].is_object(), "{result}");
 }
+
+#[tokio::test]
+async fn mail_sent_with_a_template_keeps_its_text_when_the_template_changes() {
+    let api = Api::start().await;
+    assert_created(
+        &api.call(Method::POST, "/templates", Some(&standard("Hi", "hi")))
+            .await,
+    );
+    let send = json!({"From": "a@example.com", "To": "bob@example.com", "TemplateAlias": "hi",
+                      "TemplateModel": {"name": "Bob <3", "code": "424242"}});
+    api.post("/email/withTemplate", &send).await.assert_sent();
+    let edited = json!({"Subject": "Bye {{name}}", "HtmlBody": "<p>Bye</p>"});
+    let answer = api.call(Method::PUT, "/templates/hi", Some(&edited)).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    api.post("/email/withTemplate", &send).await.assert_sent();
+
+    let mails = api.postmark.inbox().messages();
+    assert_eq!(
+        mails[0].subject(),
+        Some("Hi Bob <3"),
+        "as rendered when it was sent"
+    );
+    assert_eq!(
+        mails[0].html_body(),
+        Some("<p>Hello Bob &#60;3, code 424242</p>")
+    );
+    assert_eq!(mails[0].code(), Some("424242"));
+    assert_eq!(mails[1].subject(), Some("Bye Bob <3"));
+    let listed = api.get("/_inbox/messages").await.json();
+    assert_eq!(listed["Messages"][0]["Subject"], "Hi Bob <3");
+    let keys: Vec<&str> = listed["Messages"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let at = |key| keys.iter().position(|k| *k == key).unwrap();
+    assert!(at("ReplyTo") + 1 == at("Subject") && at("Subject") + 2 == at("TextBody"));
+}

@@ -148,7 +148,12 @@ async fn a_timed_out_wait_is_408_listing_what_did_arrive() {
             .unwrap()
             .contains("alice@example.com")
     );
-    assert_eq!(body["Arrived"][0]["Code"], "999999");
+    assert_eq!(body["ArrivedCount"], 1);
+    assert_eq!(body["Cursor"], 1);
+    assert_eq!(
+        body["Arrived"][0],
+        json!({"Seq": 1, "To": ["bob@example.com"], "Subject": "Your code", "Code": "999999"})
+    );
     api.get("/_inbox/wait?timeout_ms=10")
         .await
         .assert_error(400, 400);
@@ -268,4 +273,82 @@ async fn dropping_the_fake_ends_open_streams_and_pending_waits() {
     while let Ok(Some(_)) = events.chunk().await {}
     std::net::TcpListener::bind(address).expect("the port is free");
     drop(http);
+}
+
+#[tokio::test]
+async fn with_thousands_of_messages_the_cursor_and_a_timed_out_wait_stay_small() {
+    let api = Api::start().await;
+    for batch in 0..4 {
+        let messages: Vec<Value> = (0..500)
+            .map(|i| with_code(&format!("user{}@example.com", batch * 500 + i), "123456"))
+            .collect();
+        let reply = api.post("/email/batch", &Value::Array(messages)).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    let cursor = api.get("/_inbox/cursor").await;
+    assert_eq!(cursor.json(), json!({"Cursor": 2000}));
+    assert!(cursor.body.len() < 32, "no message in it: {}", cursor.body);
+
+    let timed_out = api
+        .get("/_inbox/wait?to=nobody@example.com&after=0&timeout_ms=1")
+        .await;
+    assert_eq!(timed_out.status, 408);
+    let body = timed_out.json();
+    assert_eq!(body["ArrivedCount"], 2000);
+    let arrived = body["Arrived"].as_array().unwrap();
+    assert_eq!(arrived.len(), 20, "the newest twenty, as summaries");
+    assert_eq!(arrived[19]["Seq"], 2000);
+    assert!(arrived[0].get("HtmlBody").is_none());
+    assert!(
+        timed_out.body.len() < 8 * 1024,
+        "{} bytes",
+        timed_out.body.len()
+    );
+
+    // The Rust wait says as much, and no more.
+    let error = api
+        .postmark
+        .inbox()
+        .wait_for("nobody@example.com")
+        .after(0)
+        .timeout(std::time::Duration::from_millis(1))
+        .await
+        .unwrap_err();
+    assert_eq!(error.arrived_count, 2000);
+    assert_eq!(error.arrived.len(), 20);
+    assert!(
+        error.to_string().contains("(1980 older ones not shown)"),
+        "{error}"
+    );
+
+    // Waiting after the cursor for a message to one of them finds it at once.
+    api.send(&with_code("user7@example.com", "654321")).await;
+    let found = api
+        .get("/_inbox/wait?to=USER7@example.com&after=2000&timeout_ms=1000")
+        .await;
+    assert_eq!(found.status, 200, "{found:?}");
+    assert_eq!(found.json()["Code"], "654321");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_pending_waits_do_not_keep_the_email_api_from_answering() {
+    let api = Api::start().await;
+    let mut waits = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let request = api.http.get(api.url(&format!(
+            "/_inbox/wait?to=waiting{i}@example.com&timeout_ms=60000"
+        )));
+        waits.spawn(async move { request.send().await.map(|r| r.status().as_u16()) });
+    }
+    // Every wait re-checks on every message; sends still get their answers.
+    for i in 0..50 {
+        api.send(&with_code(&format!("other{i}@example.com"), "111111"))
+            .await;
+    }
+    api.send(&with_code("waiting7@example.com", "777777")).await;
+    let delivered = api
+        .get("/_inbox/wait?to=waiting7@example.com&after=50&timeout_ms=1000")
+        .await;
+    assert_eq!(delivered.json()["Code"], "777777");
+    waits.abort_all();
 }
