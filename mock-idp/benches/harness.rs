@@ -400,7 +400,7 @@ pub async fn inbox_memory(count: usize) -> Vec<Row> {
             value: format!("{after_sends:.1} MiB ({:.1} MiB)", after_sends - before),
         },
         Row {
-            what: format!("a timed-out wait over them: status, body, RSS growth"),
+            what: "a timed-out wait over them: status, body, RSS growth".into(),
             value: format!(
                 "{status}, {:.1} KiB, {:.1} MiB",
                 body as f64 / 1024.0,
