@@ -1,9 +1,11 @@
-//! `cargo bench -p mock-idp --bench flows`: the numbers of the README, in release.
+//! `cargo bench -p mock-idp --bench flows`: mock-idp's numbers in release, with where a flow's
+//! time goes and what captured mail costs. `FLOWS=n` sets the number of flows (default 200).
+//! The side-by-side table with a peer comes from `bench/dependent` (`scripts/bench`).
 
 #[path = "harness.rs"]
 mod harness;
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() {
     let flows: usize = std::env::var("FLOWS")
         .ok()
@@ -11,7 +13,9 @@ async fn main() {
         .unwrap_or(200);
     // The inbox first, in a process that has done nothing else yet.
     let inbox = harness::inbox_memory(20_000).await;
-    let mut rows = harness::measure(flows).await;
+    let numbers = harness::measure::<harness::Logto>(flows, 20).await;
+    let mut rows = numbers.rows();
+    rows.extend(harness::logto_steps(flows).await);
     rows.extend(inbox);
-    harness::print("release (cargo bench)", &rows);
+    harness::print("mock-idp, release (cargo bench)", &rows);
 }

@@ -1,13 +1,18 @@
-//! The numbers: start-up, and full email-code flows over loopback, measured the same way in
-//! `cargo bench -p mock-idp --bench flows` (release) and in `bench/dependent` (the debug
-//! profile of a crate that depends on mock-idp with no profile settings of its own).
+//! The numbers: start-up, full sign-in flows over loopback, CPU, throughput and memory,
+//! measured the same way for every [`Target`]: mock-idp's email-code flow
+//! (`cargo bench -p mock-idp --bench flows`, release) and, side by side with a peer, in
+//! `bench/dependent` (a crate that depends on mock-idp with no profile settings of its own, in
+//! the profile it is run in). `scripts/bench` runs them all and prints the table of the docs.
 //!
-//! A flow is what a test does: `/oidc/auth` → the sign-in page → post the email → wait for the
-//! code in the inbox → post the code → resume → back at the app with a code → token exchange
-//! → userinfo, with a fresh [`Agent`] (its own cookies and connections) per flow. Time is wall-clock; CPU time and peak RSS come from `/proc/self` (Linux).
-//! A bench that cannot set itself up has nothing to report: it panics with the reason.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+//! A flow is what a test does. For mock-idp: `/oidc/auth` → the sign-in page → post the email
+//! (Logto mails the code through its fake Postmark) → wait for the code in the inbox → post the
+//! code → resume → back at the app with a code → token exchange → userinfo, with a fresh
+//! [`Agent`] (its own cookies and connections) per flow. Time is wall-clock; CPU time and RSS
+//! come from `/proc/self` (Linux). A bench that cannot set itself up has nothing to report: it
+//! panics with the reason.
+#![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,7 +34,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-fn ms(d: Duration) -> String {
+/// Milliseconds, as the tables show them.
+pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -51,22 +57,225 @@ fn cpu_time() -> (Duration, Duration) {
     )
 }
 
-/// Peak resident set size (`VmHWM`), in MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+/// What the harness measures: a server a test starts, and the sign-in flow a test runs on it.
+pub trait Target: Send + Sync + Sized + 'static {
+    /// Its name in the tables.
+    const NAME: &'static str;
+    /// The HTTP requests of one flow (the client's and those the servers make to each other).
+    const REQUESTS: u32;
+    /// Starts one, ready for `users` distinct users.
+    fn start(users: usize) -> impl Future<Output = Self> + Send;
+    /// A URL that answers once it is ready (its discovery document).
+    fn ready_url(&self) -> String;
+    /// One whole sign-in of user number `user`, then the token exchange and userinfo.
+    fn flow(
+        &self,
+        http: &reqwest::Client,
+        user: usize,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// mock-idp: Logto's sign-in with the emailed code.
+pub struct Logto(pub MockIdp);
+
+impl Target for Logto {
+    const NAME: &'static str = "mock-idp";
+    // /oidc/auth, the sign-in page, the email (and Logto's request to Postmark), the code,
+    // the resume, the token exchange, userinfo.
+    const REQUESTS: u32 = 8;
+
+    async fn start(users: usize) -> Self {
+        let mut builder = MockIdp::builder();
+        for i in 0..users {
+            builder = builder.user(User::email(format!("bench{i}@example.com")));
+        }
+        Self(builder.start().await.expect("the IdP starts"))
+    }
+
+    fn ready_url(&self) -> String {
+        self.0.discovery_url()
+    }
+
+    async fn flow(&self, http: &reqwest::Client, user: usize) -> Result<(), String> {
+        flow(&self.0, http, &format!("bench{user}@example.com")).await
+    }
+}
+
+/// What [`measure`] found for one target.
+#[derive(Debug, Default, Clone)]
+pub struct Numbers {
+    /// `start()` until its discovery document answers (p50, p95).
+    pub start: (Duration, Duration),
+    /// What one test does: start, then one flow (p50, p95).
+    pub test: (Duration, Duration),
+    /// One flow at a time (p50, p95), and flows per second.
+    pub serial: (Duration, Duration),
+    pub serial_per_second: f64,
+    /// 32 flows at a time (p50, p95), and flows per second.
+    pub parallel: (Duration, Duration),
+    pub parallel_per_second: f64,
+    /// CPU time per flow, one at a time: user, system.
+    pub cpu: (Duration, Duration),
+    /// CPU time per flow, 32 at a time (user + system).
+    pub cpu_parallel: Duration,
+    /// HTTP requests per flow.
+    pub requests: u32,
+}
+
+impl Numbers {
+    /// The rows of one target's table.
+    pub fn rows(&self) -> Vec<Row> {
+        let pair = |(p50, p95): (Duration, Duration)| format!("{} / {}", ms(p50), ms(p95));
+        let cpu = self.cpu.0 + self.cpu.1;
+        vec![
+            Row {
+                what: "start() to ready (p50 / p95)".into(),
+                value: pair(self.start),
+            },
+            Row {
+                what: "a test: start() + one flow on it (p50 / p95)".into(),
+                value: pair(self.test),
+            },
+            Row {
+                what: "one flow, 1 at a time (p50 / p95)".into(),
+                value: pair(self.serial),
+            },
+            Row {
+                what: "flows per second, 1 at a time".into(),
+                value: format!("{:.0}", self.serial_per_second),
+            },
+            Row {
+                what: "one flow, 32 at a time (p50 / p95)".into(),
+                value: pair(self.parallel),
+            },
+            Row {
+                what: "flows per second, 32 at a time".into(),
+                value: format!("{:.0}", self.parallel_per_second),
+            },
+            Row {
+                what: "CPU per flow, 1 at a time (user + system)".into(),
+                value: format!("{} ({} + {})", ms(cpu), ms(self.cpu.0), ms(self.cpu.1)),
+            },
+            Row {
+                what: "CPU per flow, 32 at a time".into(),
+                value: ms(self.cpu_parallel),
+            },
+            Row {
+                what: "HTTP requests per flow".into(),
+                value: self.requests.to_string(),
+            },
+            Row {
+                what: "CPU per request, 1 at a time".into(),
+                value: ms(cpu / self.requests.max(1)),
+            },
+        ]
+    }
+}
+
+/// Runs `count` flows of `target` with `concurrency` at a time, users from `first`; returns
+/// the sorted latencies and the wall time.
+async fn flows<T: Target>(
+    target: &Arc<T>,
+    http: &reqwest::Client,
+    first: usize,
+    count: usize,
+    concurrency: usize,
+) -> (Vec<Duration>, Duration) {
+    let started = Instant::now();
+    let mut latencies = Vec::with_capacity(count);
+    let mut next = 0;
+    while next < count {
+        let batch = concurrency.min(count - next);
+        let mut running = tokio::task::JoinSet::new();
+        for i in 0..batch {
+            let (target, http) = (target.clone(), http.clone());
+            let user = first + next + i;
+            running.spawn(async move {
+                let at = Instant::now();
+                target.flow(&http, user).await.map(|()| at.elapsed())
+            });
+        }
+        while let Some(joined) = running.join_next().await {
+            match joined {
+                Ok(Ok(latency)) => latencies.push(latency),
+                Ok(Err(error)) => panic!("a flow failed: {error}"),
+                Err(error) => panic!("a flow panicked: {error}"),
+            }
+        }
+        next += batch;
+    }
+    latencies.sort();
+    (latencies, started.elapsed())
+}
+
+fn spread(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    (percentile(&samples, 0.5), percentile(&samples, 0.95))
+}
+
+/// Measures `T`: `starts` start-ups and as many start-and-sign-in tests, then `flow_count`
+/// flows one at a time and `flow_count` 32 at a time on one instance.
+pub async fn measure<T: Target>(flow_count: usize, starts: usize) -> Numbers {
+    assert!(
+        flow_count > 0,
+        "at least one flow to measure (FLOWS=0 measures nothing)"
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let mut numbers = Numbers {
+        requests: T::REQUESTS,
+        ..Numbers::default()
+    };
+
+    let mut samples = Vec::new();
+    for _ in 0..starts {
+        let at = Instant::now();
+        let target = T::start(1).await;
+        let ok = http.get(target.ready_url()).send().await;
+        assert!(ok.is_ok_and(|r| r.status().is_success()), "it answers");
+        samples.push(at.elapsed());
+    }
+    numbers.start = spread(samples);
+    let mut samples = Vec::new();
+    for _ in 0..starts {
+        let at = Instant::now();
+        let target = T::start(1).await;
+        target
+            .flow(&http, 0)
+            .await
+            .unwrap_or_else(|e| panic!("a flow failed: {e}"));
+        samples.push(at.elapsed());
+    }
+    numbers.test = spread(samples);
+
+    let target = Arc::new(T::start(flow_count * 2 + 4).await);
+    // Warm up connections and lazily built state.
+    flows(&target, &http, flow_count * 2, 4, 1).await;
+
+    let (user, system) = cpu_time();
+    let (serial, wall) = flows(&target, &http, 0, flow_count, 1).await;
+    let (user_after, system_after) = cpu_time();
+    let per_flow = |d: Duration| d / flow_count as u32;
+    numbers.cpu = (per_flow(user_after - user), per_flow(system_after - system));
+    numbers.serial = (percentile(&serial, 0.5), percentile(&serial, 0.95));
+    numbers.serial_per_second = flow_count as f64 / wall.as_secs_f64();
+
+    let (user, system) = cpu_time();
+    let (parallel, wall) = flows(&target, &http, flow_count, flow_count, 32).await;
+    let (user_after, system_after) = cpu_time();
+    numbers.cpu_parallel = per_flow(user_after - user + system_after - system);
+    numbers.parallel = (percentile(&parallel, 0.5), percentile(&parallel, 0.95));
+    numbers.parallel_per_second = flow_count as f64 / wall.as_secs_f64();
+    numbers
 }
 
 /// One full sign-in of `email` with the emailed code, as a test does it: an [`Agent`] of its
 /// own (a browser's cookies), Logto's pages with the code from the inbox
 /// ([`Agent::sign_in_with_email_code`], which panics with the reason when a step fails), then
-/// the app's part: the token exchange and userinfo. Returns its duration.
-async fn flow(idp: &MockIdp, http: &reqwest::Client, email: &str) -> Result<Duration, String> {
-    let started = Instant::now();
+/// the app's part: the token exchange and userinfo.
+async fn flow(idp: &MockIdp, http: &reqwest::Client, email: &str) -> Result<(), String> {
     let agent = Agent::new();
     let to_logto = agent.get(&idp.sign_in_url()).await;
     let back = agent.sign_in_with_email_code(idp, &to_logto, email).await;
@@ -97,7 +306,7 @@ async fn flow(idp: &MockIdp, http: &reqwest::Client, email: &str) -> Result<Dura
     if !me.status().is_success() {
         return Err(format!("userinfo: {}", me.status()));
     }
-    Ok(started.elapsed())
+    Ok(())
 }
 
 /// The steps of a flow, named as the table shows them.
@@ -173,163 +382,28 @@ async fn steps(idp: &MockIdp, http: &reqwest::Client, email: &str) -> [Duration;
     times
 }
 
-/// Runs `count` flows with `concurrency` at a time; returns (sorted latencies, wall time).
-async fn flows(
-    idp: &Arc<MockIdp>,
-    http: &reqwest::Client,
-    first_user: usize,
-    count: usize,
-    concurrency: usize,
-) -> (Vec<Duration>, Duration) {
-    let started = Instant::now();
-    let mut latencies = Vec::with_capacity(count);
-    let mut next = 0;
-    while next < count {
-        let batch = concurrency.min(count - next);
-        let mut running = tokio::task::JoinSet::new();
-        for i in 0..batch {
-            let (idp, http) = (idp.clone(), http.clone());
-            let email = format!("bench{}@example.com", first_user + next + i);
-            running.spawn(async move { flow(&idp, &http, &email).await });
-        }
-        while let Some(joined) = running.join_next().await {
-            match joined {
-                Ok(Ok(latency)) => latencies.push(latency),
-                Ok(Err(error)) => panic!("a flow failed: {error}"),
-                Err(error) => panic!("a flow panicked: {error}"),
-            }
-        }
-        next += batch;
-    }
-    latencies.sort();
-    (latencies, started.elapsed())
-}
-
-/// Measures everything and returns the table's rows.
-pub async fn measure(flow_count: usize) -> Vec<Row> {
-    assert!(
-        flow_count > 0,
-        "at least one flow to measure (FLOWS=0 measures nothing)"
-    );
-    let mut rows = Vec::new();
-
-    // Start-up: MockIdp::start() (IdP + fake Postmark) until the discovery document answers.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client");
-    let mut starts = Vec::new();
-    for _ in 0..20 {
-        let started = Instant::now();
-        let idp = MockIdp::start().await.expect("the IdP starts");
-        let ok = http
-            .get(idp.discovery_url())
-            .send()
-            .await
-            .map(|r| r.status().is_success());
-        assert!(matches!(ok, Ok(true)), "discovery answers");
-        starts.push(started.elapsed());
-    }
-    starts.sort();
-    rows.push(Row {
-        what: "MockIdp::start() to ready (p50 / p95)".into(),
-        value: format!(
-            "{} / {}",
-            ms(percentile(&starts, 0.5)),
-            ms(percentile(&starts, 0.95))
-        ),
-    });
-
-    // What one test does: a fresh MockIdp (its own threads), then one sign-in on it.
-    let mut tests = Vec::new();
-    for _ in 0..20 {
-        let started = Instant::now();
-        let idp = MockIdp::start().await.expect("the IdP starts");
-        flow(&idp, &http, "alice@example.com")
-            .await
-            .unwrap_or_else(|e| panic!("a flow failed: {e}"));
-        tests.push(started.elapsed());
-    }
-    tests.sort();
-    rows.push(Row {
-        what: "a test: MockIdp::start() + one flow on it (p50 / p95)".into(),
-        value: format!(
-            "{} / {}",
-            ms(percentile(&tests, 0.5)),
-            ms(percentile(&tests, 0.95))
-        ),
-    });
-
-    let users = (0..flow_count * 3 + 64).map(|i| User::email(format!("bench{i}@example.com")));
-    let mut builder = MockIdp::builder();
-    for user in users {
-        builder = builder.user(user);
-    }
-    let idp = Arc::new(builder.start().await.expect("the IdP starts"));
-    // Warm up connections and lazily built state.
-    flows(&idp, &http, flow_count * 2, 4, 1).await;
-
-    let (user_before, system_before) = cpu_time();
-    let (serial, wall) = flows(&idp, &http, 0, flow_count, 1).await;
-    let (user_after, system_after) = cpu_time();
-    let (user, system) = (user_after - user_before, system_after - system_before);
-    rows.push(Row {
-        what: "one email-code flow, 1 at a time (p50 / p95)".into(),
-        value: format!(
-            "{} / {}",
-            ms(percentile(&serial, 0.5)),
-            ms(percentile(&serial, 0.95))
-        ),
-    });
-    rows.push(Row {
-        what: "flows per second, 1 at a time".into(),
-        value: format!("{:.0}", flow_count as f64 / wall.as_secs_f64()),
-    });
-
-    let (parallel, wall) = flows(&idp, &http, flow_count, flow_count, 32).await;
-    rows.push(Row {
-        what: "one email-code flow, 32 at a time (p50 / p95)".into(),
-        value: format!(
-            "{} / {}",
-            ms(percentile(&parallel, 0.5)),
-            ms(percentile(&parallel, 0.95))
-        ),
-    });
-    rows.push(Row {
-        what: "flows per second, 32 at a time".into(),
-        value: format!("{:.0}", flow_count as f64 / wall.as_secs_f64()),
-    });
-    let per_flow = |d: Duration| d / flow_count as u32;
-    rows.push(Row {
-        what: "CPU time per flow (client and servers, 1 at a time: user + system)".into(),
-        value: format!(
-            "{} ({} + {})",
-            ms(per_flow(user + system)),
-            ms(per_flow(user)),
-            ms(per_flow(system))
-        ),
-    });
-    // Where one flow's time goes, step by step (p50 of `flow_count` walks, one at a time).
+/// Where one mock-idp flow's time goes, step by step (p50 of `count` walks, one at a time).
+pub async fn logto_steps(count: usize) -> Vec<Row> {
+    let http = reqwest::Client::new();
+    let idp = Logto::start(count).await.0;
     let mut by_step: Vec<Vec<Duration>> = vec![Vec::new(); STEPS.len()];
-    for i in 0..flow_count {
-        let email = format!("bench{}@example.com", flow_count * 2 + 64 + i);
-        let times = steps(&idp, &http, &email).await;
+    for i in 0..count {
+        let times = steps(&idp, &http, &format!("bench{i}@example.com")).await;
         for (samples, time) in by_step.iter_mut().zip(times) {
             samples.push(time);
         }
     }
-    for (name, samples) in STEPS.iter().zip(&mut by_step) {
-        samples.sort();
-        rows.push(Row {
-            what: format!("step: {name} (p50)"),
-            value: ms(percentile(samples, 0.5)),
-        });
-    }
-    rows.push(Row {
-        what: "peak RSS of the process".into(),
-        value: format!("{:.1} MiB", peak_rss_mib()),
-    });
-    rows
+    STEPS
+        .iter()
+        .zip(&mut by_step)
+        .map(|(name, samples)| {
+            samples.sort();
+            Row {
+                what: format!("step: {name} (p50)"),
+                value: ms(percentile(samples, 0.5)),
+            }
+        })
+        .collect()
 }
 
 /// Prints the table (Markdown, ready for the README).
