@@ -425,9 +425,34 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// The fake Postmark's memory: RSS growth after `count` Logto sign-in mails (sent as Logto's
-/// connector sends them, 32 at a time), then after a timed-out `/_inbox/wait` from the start.
+/// The fake Postmark's memory: the RSS of this process after `count` Logto sign-in mails
+/// (sent as Logto's connector sends them, 32 at a time), and how much they added.
+pub async fn inbox_rss(count: usize) -> (f64, f64) {
+    let (total, growth, _) = inbox(count).await;
+    (total, growth)
+}
+
+/// [`inbox_rss`], then a timed-out `/_inbox/wait` from the start, as table rows.
 pub async fn inbox_memory(count: usize) -> Vec<Row> {
+    let (after_sends, growth, (status, body, wait_growth)) = inbox(count).await;
+    vec![
+        Row {
+            what: format!("RSS of a process holding {count} captured mails (growth)"),
+            value: format!("{after_sends:.1} MiB ({growth:.1} MiB)"),
+        },
+        Row {
+            what: "a timed-out wait over them: status, body, RSS growth".into(),
+            value: format!(
+                "{status}, {:.1} KiB, {wait_growth:.1} MiB",
+                body as f64 / 1024.0
+            ),
+        },
+    ]
+}
+
+/// Sends `count` mails to a fresh fake Postmark; returns the RSS after them, their growth, and
+/// a timed-out wait's status, body size and RSS growth.
+async fn inbox(count: usize) -> (f64, f64, (u16, usize, f64)) {
     let postmark = mock_idp::FakePostmark::start()
         .await
         .expect("a fake Postmark");
@@ -468,18 +493,9 @@ pub async fn inbox_memory(count: usize) -> Vec<Row> {
     let status = timed_out.status().as_u16();
     let body = timed_out.bytes().await.expect("its body").len();
     let after_wait = rss_mib();
-    vec![
-        Row {
-            what: format!("RSS of a process holding {count} captured mails (growth)"),
-            value: format!("{after_sends:.1} MiB ({:.1} MiB)", after_sends - before),
-        },
-        Row {
-            what: "a timed-out wait over them: status, body, RSS growth".into(),
-            value: format!(
-                "{status}, {:.1} KiB, {:.1} MiB",
-                body as f64 / 1024.0,
-                after_wait - after_sends
-            ),
-        },
-    ]
+    (
+        after_sends,
+        after_sends - before,
+        (status, body, after_wait - after_sends),
+    )
 }

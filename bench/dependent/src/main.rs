@@ -2,7 +2,8 @@
 //! crate is built in (`cargo run` is the debug build a user's `cargo test` uses; add
 //! `--release`). Prints the table, then `result:` lines for `scripts/bench`.
 //! `FLOWS=n` (default 100) and `STARTS=n` (default 10) set the runs; `ONLY=mock-idp` measures
-//! mock-idp alone (to profile it).
+//! mock-idp alone (to profile it), with where its flow's time goes; `INBOX=1` also measures the
+//! memory of 20,000 captured mails.
 
 #[path = "../../../mock-idp/benches/harness.rs"]
 mod harness;
@@ -28,6 +29,12 @@ async fn main() {
         "release"
     };
     let (flows, starts) = (env("FLOWS", 100), env("STARTS", 10));
+    // What captured mail costs (INBOX=1), first, while the process holds nothing else.
+    let inbox = if std::env::var("INBOX").is_ok_and(|v| v == "1") {
+        Some(harness::inbox_rss(20_000).await)
+    } else {
+        None
+    };
     let ours = harness::measure::<Logto>(flows, starts).await;
     if std::env::var("ONLY").is_ok_and(|only| only == Logto::NAME) {
         let mut rows = ours.rows();
@@ -111,6 +118,9 @@ async fn main() {
     for (name, a, b, _, _) in &metrics {
         let key = name.replace([' ', ',', '(', ')', ':', '+'], "_");
         println!("result: {profile}.{key} {a} {b}");
+    }
+    if let Some((total, growth)) = inbox {
+        println!("result: {profile}.inbox_rss_mib {total} {growth}");
     }
     for (label, numbers) in [(Logto::NAME, &ours), (Peer::NAME, &peer)] {
         println!();
