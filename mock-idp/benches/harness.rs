@@ -75,8 +75,8 @@ pub trait Target: Send + Sync + Sized + 'static {
     ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
-/// mock-idp: Logto's sign-in with the emailed code.
-pub struct Logto(pub MockIdp);
+/// mock-idp: Logto's sign-in with the emailed code, for `.1` bench users.
+pub struct Logto(pub MockIdp, usize);
 
 impl Target for Logto {
     const NAME: &'static str = "mock-idp";
@@ -85,11 +85,14 @@ impl Target for Logto {
     const REQUESTS: u32 = 8;
 
     async fn start(users: usize) -> Self {
+        // Logto mails a recipient at most 10 codes per 600 s: each user signs in at most 9
+        // times, and 32 flows at a time need 32 distinct users (a wait takes the first mail).
+        let pool = users.div_ceil(9).max(64);
         let mut builder = MockIdp::builder();
-        for i in 0..users {
+        for i in 0..pool {
             builder = builder.user(User::email(format!("bench{i}@example.com")));
         }
-        Self(builder.start().await.expect("the IdP starts"))
+        Self(builder.start().await.expect("the IdP starts"), pool)
     }
 
     fn ready_url(&self) -> String {
@@ -97,7 +100,8 @@ impl Target for Logto {
     }
 
     async fn flow(&self, http: &reqwest::Client, user: usize) -> Result<(), String> {
-        flow(&self.0, http, &format!("bench{user}@example.com")).await
+        let email = format!("bench{}@example.com", user % self.1);
+        flow(&self.0, http, &email).await
     }
 }
 
@@ -385,10 +389,10 @@ async fn steps(idp: &MockIdp, http: &reqwest::Client, email: &str) -> [Duration;
 /// Where one mock-idp flow's time goes, step by step (p50 of `count` walks, one at a time).
 pub async fn logto_steps(count: usize) -> Vec<Row> {
     let http = reqwest::Client::new();
-    let idp = Logto::start(count).await.0;
+    let Logto(idp, pool) = Logto::start(count).await;
     let mut by_step: Vec<Vec<Duration>> = vec![Vec::new(); STEPS.len()];
     for i in 0..count {
-        let times = steps(&idp, &http, &format!("bench{i}@example.com")).await;
+        let times = steps(&idp, &http, &format!("bench{}@example.com", i % pool)).await;
         for (samples, time) in by_step.iter_mut().zip(times) {
             samples.push(time);
         }

@@ -310,8 +310,14 @@ impl MockIdp {
             self.issuer(),
             self.seed()
         );
+        // The newest, as many as a screen shows; the files have everything.
+        let (shown_events, shown_mails) = (40, 20);
         report.push_str(&format!("events ({}):\n", events.len()));
-        for event in &events {
+        let older = events.len().saturating_sub(shown_events);
+        if older > 0 {
+            report.push_str(&format!("  ({older} older ones in events.json)\n"));
+        }
+        for event in &events[older..] {
             report.push_str(&format!("  {event}\n"));
         }
         match &mails {
@@ -321,7 +327,11 @@ impl MockIdp {
                     self.postmark_url(),
                     mails.len()
                 ));
-                for mail in mails {
+                let older = mails.len().saturating_sub(shown_mails);
+                if older > 0 {
+                    report.push_str(&format!("  ({older} older ones in emails.json)\n"));
+                }
+                for mail in &mails[older..] {
                     report.push_str(&format!("  {mail}\n"));
                 }
             }

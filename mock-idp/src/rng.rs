@@ -74,27 +74,20 @@ impl SeededRng {
 
     /// A uniformly random number in `0..bound` (`bound` > 0), without modulo bias.
     pub fn below(&self, bound: u32) -> u32 {
-        let bound = bound.max(1);
-        // Reject the top partial range so every value is equally likely.
-        let zone = u32::MAX - (u32::MAX % bound);
-        loop {
-            let mut bytes = [0u8; 4];
-            self.fill(&mut bytes);
-            let value = u32::from_le_bytes(bytes);
-            if value < zone {
-                return value % bound;
-            }
-        }
+        let mut rng = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        below(&mut rng, bound)
     }
 
-    /// A string of `len` characters drawn from `alphabet` (which must not be empty).
+    /// A string of `len` characters drawn from `alphabet` (which must not be empty), under one
+    /// lock: a concurrent draw cannot interleave with it.
     pub fn string(&self, len: usize, alphabet: &[u8]) -> String {
         if alphabet.is_empty() {
             return String::new();
         }
         let bound = u32::try_from(alphabet.len()).unwrap_or(u32::MAX);
+        let mut rng = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         (0..len)
-            .map(|_| char::from(alphabet[self.below(bound) as usize]))
+            .map(|_| char::from(alphabet[below(&mut rng, bound) as usize]))
             .collect()
     }
 
@@ -106,6 +99,21 @@ impl SeededRng {
     /// `len` decimal digits, leading zeros allowed (one-time codes).
     pub fn digits(&self, len: usize) -> String {
         self.string(len, b"0123456789")
+    }
+}
+
+/// A uniformly random number in `0..bound` from `rng`: four bytes a draw, the top partial
+/// range rejected so that every value is equally likely.
+fn below(rng: &mut ChaCha20Rng, bound: u32) -> u32 {
+    let bound = bound.max(1);
+    let zone = u32::MAX - (u32::MAX % bound);
+    loop {
+        let mut bytes = [0u8; 4];
+        rng.fill_bytes(&mut bytes);
+        let value = u32::from_le_bytes(bytes);
+        if value < zone {
+            return value % bound;
+        }
     }
 }
 
