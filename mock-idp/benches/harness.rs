@@ -76,6 +76,7 @@ pub trait Target: Send + Sync + Sized + 'static {
 }
 
 /// mock-idp: Logto's sign-in with the emailed code, for `.1` bench users.
+#[derive(Debug)]
 pub struct Logto(pub MockIdp, usize);
 
 impl Target for Logto {
