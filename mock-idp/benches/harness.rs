@@ -285,6 +285,12 @@ async fn flow(idp: &MockIdp, http: &reqwest::Client, email: &str) -> Result<(), 
     let to_logto = agent.get(&idp.sign_in_url()).await;
     let back = agent.sign_in_with_email_code(idp, &to_logto, email).await;
     let auth_code = back.location_param("code").ok_or("no code for the app")?;
+    let access = exchange(idp, http, &auth_code).await?;
+    userinfo(idp, http, &access).await
+}
+
+/// The app's token request for `code`; returns the access token.
+async fn exchange(idp: &MockIdp, http: &reqwest::Client, code: &str) -> Result<String, String> {
     let client = idp.client();
     let err = |e: reqwest::Error| e.to_string();
     let tokens: Value = http
@@ -292,7 +298,7 @@ async fn flow(idp: &MockIdp, http: &reqwest::Client, email: &str) -> Result<(), 
         .basic_auth(&client.id, Some(&client.secret))
         .form(&[
             ("grant_type", "authorization_code"),
-            ("code", auth_code.as_str()),
+            ("code", code),
             ("redirect_uri", client.redirect_uris[0].as_str()),
         ])
         .send()
@@ -302,12 +308,17 @@ async fn flow(idp: &MockIdp, http: &reqwest::Client, email: &str) -> Result<(), 
         .await
         .map_err(err)?;
     let access = tokens["access_token"].as_str().ok_or("no access token")?;
+    Ok(access.to_owned())
+}
+
+/// The app's userinfo request with `access`.
+async fn userinfo(idp: &MockIdp, http: &reqwest::Client, access: &str) -> Result<(), String> {
     let me = http
         .get(idp.userinfo_endpoint())
         .bearer_auth(access)
         .send()
         .await
-        .map_err(err)?;
+        .map_err(|e| e.to_string())?;
     if !me.status().is_success() {
         return Err(format!("userinfo: {}", me.status()));
     }
@@ -359,30 +370,11 @@ async fn steps(idp: &MockIdp, http: &reqwest::Client, email: &str) -> [Duration;
     let back = agent.follow(&verified).await;
     let auth_code = back.location_param("code").expect("a code for the app");
     lap(4, &mut at);
-    let client = idp.client();
-    let tokens: Value = http
-        .post(idp.token_endpoint())
-        .basic_auth(&client.id, Some(&client.secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", auth_code.as_str()),
-            ("redirect_uri", client.redirect_uris[0].as_str()),
-        ])
-        .send()
+    let access = exchange(idp, http, &auth_code)
         .await
-        .expect("the token endpoint")
-        .json()
-        .await
-        .expect("tokens");
+        .expect("the token endpoint");
     lap(5, &mut at);
-    let access = tokens["access_token"].as_str().expect("an access token");
-    let me = http
-        .get(idp.userinfo_endpoint())
-        .bearer_auth(access)
-        .send()
-        .await
-        .expect("userinfo");
-    assert!(me.status().is_success());
+    userinfo(idp, http, &access).await.expect("userinfo");
     lap(6, &mut at);
     times
 }
