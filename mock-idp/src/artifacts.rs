@@ -33,6 +33,41 @@ pub fn test_path() -> PathBuf {
     Path::new(&binary_name()).join(test_name())
 }
 
+/// The command that runs the test on this thread again, with `env` set first:
+/// `MOCK_IDP_SCENARIO=… cargo test -p {package} --test {binary} -- {test} --exact`.
+pub fn rerun_command(env: &[(&str, &Path)]) -> String {
+    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "PACKAGE".into());
+    let binary = binary_name();
+    let target = if binary == package.replace('-', "_") {
+        "--lib".to_owned()
+    } else {
+        format!("--test {binary}")
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("TEST")
+        .to_owned();
+    let mut command = String::new();
+    for (name, value) in env {
+        command.push_str(&format!("{name}={} ", shell_quote(&value.display().to_string())));
+    }
+    command.push_str(&format!(
+        "cargo test -p {package} {target} -- {} --exact",
+        shell_quote(&test)
+    ));
+    command
+}
+
+/// `text` as one word for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
 /// The test binary's name without the hash Cargo appends (`it-4178a1b9317c579d` → `it`).
 fn binary_name() -> String {
     let exe = std::env::current_exe().ok();

@@ -89,6 +89,32 @@ impl Clock {
             });
     }
 
+    /// Sets this clock and every clone of it to `instant` (earlier or later than now); a
+    /// system clock goes on ticking from there.
+    pub fn set(&self, instant: OffsetDateTime) {
+        let base = match self.base {
+            Base::System => OffsetDateTime::from(SystemTime::now()),
+            Base::Fixed(instant) => instant,
+        };
+        let nanos = (instant - base).whole_nanoseconds();
+        let nanos = i64::try_from(nanos).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX });
+        self.offset_nanos.store(nanos, Ordering::SeqCst);
+    }
+
+    /// Takes back every [`advance`](Self::advance) and [`set`](Self::set): a fixed clock is at
+    /// its instant again, a system clock at the system time.
+    pub fn reset(&self) {
+        self.offset_nanos.store(0, Ordering::SeqCst);
+    }
+
+    /// The fixed instant this clock started at, if it is a fixed clock.
+    pub fn fixed_start(&self) -> Option<OffsetDateTime> {
+        match self.base {
+            Base::System => None,
+            Base::Fixed(instant) => Some(instant),
+        }
+    }
+
     /// Everything [`advance`](Self::advance) has added so far.
     pub fn offset(&self) -> Duration {
         Duration::from_nanos(
@@ -151,6 +177,17 @@ mod tests {
         let clock = Clock::fixed(datetime!(2026-03-01 12:00 +02:00));
         assert_eq!(clock.now().offset(), time::UtcOffset::UTC);
         assert_eq!(clock.now(), datetime!(2026-03-01 10:00 UTC));
+    }
+
+    #[test]
+    fn set_moves_every_clone_either_way_and_reset_takes_it_back() {
+        let clock = Clock::fixed(datetime!(2026-03-01 12:00 UTC));
+        clock.clone().set(datetime!(2026-02-01 00:00 UTC));
+        assert_eq!(clock.now(), datetime!(2026-02-01 00:00 UTC));
+        clock.set(datetime!(2027-01-01 00:00 +01:00));
+        assert_eq!(clock.now(), datetime!(2026-12-31 23:00 UTC));
+        clock.reset();
+        assert_eq!(clock.now(), datetime!(2026-03-01 12:00 UTC));
     }
 
     #[test]

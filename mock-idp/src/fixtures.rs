@@ -24,5 +24,9 @@ pub(crate) const POSTMARK_TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// `fixtures/logto/spare-keys.json`: keys in Logto's `oidc.privateKeys` shape that a key
+/// rotation switches to (nothing is generated at run time, so rotations replay).
+pub(crate) const LOGTO_SPARE_KEYS: &str = include_str!("../../fixtures/logto/spare-keys.json");
+
 /// `fixtures/logto/tenant.json`: the mock Logto's default tenant, in Logto's JSON shapes.
 pub(crate) const LOGTO_TENANT: &str = include_str!("../../fixtures/logto/tenant.json");

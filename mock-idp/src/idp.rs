@@ -21,7 +21,8 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::RwLock;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 use serde_json::json;
 
@@ -34,7 +35,10 @@ use crate::oidc::{self, auth};
 use crate::postmark::{FakePostmark, Inbox, WaitForCode};
 use crate::rng::{DEFAULT_SEED, SeededRng};
 use crate::server::{Runtime, ServerHandle};
-use crate::state::{IdpState, Inner};
+use crate::control::ControlError;
+use crate::faults::{Faults, PendingFault, ScheduledFault};
+use crate::scenario::Scenario;
+use crate::state::{IdpState, Initial, Inner, Mail};
 use crate::tenant::{Application, ApplicationType, PrivateKey, Resource, Tenant, User};
 
 /// The application under test, as the mock Logto registered it: what your app's Logto
@@ -96,6 +100,10 @@ pub struct MockIdp {
     /// The artifacts folder of the test that started it, under the root (named on its
     /// thread: the drop may run on another).
     test_path: std::path::PathBuf,
+    /// The seed, clock and faults a replay of this instance starts from.
+    replay: Scenario,
+    /// The command that runs the test again from `replay` (made on the test's thread).
+    rerun: String,
     handle: ServerHandle,
 }
 
@@ -266,12 +274,94 @@ impl MockIdp {
 
     /// The algorithm ID tokens are signed with.
     pub fn signing_alg(&self) -> SigningAlg {
-        self.state.keys.alg()
+        self.state.keys().alg()
     }
 
     /// Everything that happened so far, in order (secrets never appear).
     pub fn events(&self) -> Vec<Event> {
         self.state.events.all()
+    }
+
+    /// `{base_url}/_mock`: the control plane ([`crate::control`]).
+    pub fn control_url(&self) -> String {
+        format!("{}{}", self.state.origin, crate::control::PREFIX)
+    }
+
+    /// Schedules a fault ([`Fault`]): a request fault fires for the next matching request
+    /// (or `.times(n)`, `.with_probability(p)`); an action happens now (or `.at(instant)`).
+    /// The same as `POST /_mock/faults`.
+    ///
+    /// ```no_run
+    /// # async fn demo(idp: &mock_idp::MockIdp) -> Result<(), mock_idp::ControlError> {
+    /// use mock_idp::{Fault, OAuthError};
+    /// idp.inject(Fault::token_error(OAuthError::InvalidGrant).on_refresh())?;
+    /// idp.inject(Fault::revoke_grants("alice@example.com"))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn inject(&self, fault: impl Into<ScheduledFault>) -> Result<(), ControlError> {
+        crate::control::ops::inject(&self.state, fault.into()).map(|_| ())
+    }
+
+    /// The faults still pending, with their ids.
+    pub fn faults(&self) -> Vec<PendingFault> {
+        self.state.faults.pending()
+    }
+
+    /// Drops every pending fault.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear(None);
+    }
+
+    /// Moves the mock clock forward, then applies the actions that became due (the same as
+    /// `POST /_mock/clock {"advance": …}`; `clock().advance` applies them at the next request).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        crate::control::ops::advance_clock(&self.state, by);
+    }
+
+    /// Sets the mock clock (earlier or later), then applies the actions that became due.
+    pub fn set_clock(&self, instant: time::OffsetDateTime) {
+        crate::control::ops::set_clock(&self.state, instant);
+    }
+
+    /// Adds a user while the IdP runs (id drawn from the seed when empty).
+    pub fn add_user(&self, user: User) -> Result<User, ControlError> {
+        let body = serde_json::to_value(user).map_err(|e| ControlError::invalid(e.to_string()))?;
+        crate::control::ops::add_user(&self.state, body)
+    }
+
+    /// Changes the fields of `patch` (Logto's names: `name`, `primaryEmail`, `isSuspended`, …)
+    /// on the user with this id, email or username.
+    pub fn update_user(&self, user: &str, patch: serde_json::Value) -> Result<User, ControlError> {
+        crate::control::ops::update_user(&self.state, user, patch)
+    }
+
+    /// Deletes a user: their grants are revoked and their sessions end.
+    pub fn delete_user(&self, user: &str) -> Result<(), ControlError> {
+        crate::control::ops::delete_user(&self.state, user)
+    }
+
+    /// Adds an application while the IdP runs.
+    pub fn add_application(&self, app: Application) -> Result<Application, ControlError> {
+        let body = serde_json::to_value(app).map_err(|e| ControlError::invalid(e.to_string()))?;
+        crate::control::ops::add_application(&self.state, body)
+    }
+
+    /// Deletes an application.
+    pub fn delete_application(&self, id: &str) -> Result<(), ControlError> {
+        crate::control::ops::delete_application(&self.state, id)
+    }
+
+    /// Puts the whole instance back as it started: tenant, keys, clock, seed, faults,
+    /// sessions, tokens, event log and the inbox of its own fake Postmark. What follows
+    /// replays like a fresh instance (inbox sequence numbers keep growing).
+    pub fn reset(&self) {
+        crate::control::ops::reset(&self.state);
+    }
+
+    /// What a replay of this instance starts from: its seed, the clock's start instant, the
+    /// scenario's tenant sections and every fault scheduled at start.
+    pub fn replay_scenario(&self) -> &Scenario {
+        &self.replay
     }
 
     /// **Test-only shortcut**: signs the user with this email in to the newest pending
@@ -295,9 +385,10 @@ impl MockIdp {
     }
 
     /// What a panicking test gets from its `MockIdp` when it drops it: the event log and the
-    /// mail sent, printed to stderr and written as `events.json` and `emails.json` to the
+    /// mail sent, printed to stderr and written as `events.jsonl` and `emails.json` to the
     /// test's artifacts folder (`target/mock-idp-artifacts/{test}/`, or under
-    /// `MOCK_IDP_ARTIFACTS`). Call it yourself when a failure does not panic.
+    /// `MOCK_IDP_ARTIFACTS`), with `scenario.json` and the one command that runs the test again
+    /// from it (same seed, clock and faults). Call it yourself when a failure does not panic.
     pub fn report_failure(&self) {
         let events = self.events();
         let mails = match &self.postmark {
@@ -315,7 +406,7 @@ impl MockIdp {
         report.push_str(&format!("events ({}):\n", events.len()));
         let older = events.len().saturating_sub(shown_events);
         if older > 0 {
-            report.push_str(&format!("  ({older} older ones in events.json)\n"));
+            report.push_str(&format!("  ({older} older ones in events.jsonl)\n"));
         }
         for event in &events[older..] {
             report.push_str(&format!("  {event}\n"));
@@ -342,8 +433,9 @@ impl MockIdp {
         }
         let dir = crate::artifacts::root().join(&self.test_path);
         let written = std::fs::create_dir_all(&dir).and_then(|()| {
-            let events = serde_json::to_vec_pretty(&events).map_err(io::Error::other)?;
-            std::fs::write(dir.join("events.json"), events)?;
+            let lines: String = events.iter().map(|e| e.to_json_line() + "\n").collect();
+            std::fs::write(dir.join("events.jsonl"), lines)?;
+            std::fs::write(dir.join("scenario.json"), self.replay.to_json())?;
             if let Some(mails) = &mails {
                 let mails: Vec<_> = mails.iter().map(crate::Email::to_json).collect();
                 let mails = serde_json::to_vec_pretty(&mails).map_err(io::Error::other)?;
@@ -352,7 +444,16 @@ impl MockIdp {
             Ok(())
         });
         match written {
-            Ok(()) => report.push_str(&format!("written to {}\n", dir.display())),
+            Ok(()) => {
+                report.push_str(&format!(
+                    "written to {} (events.jsonl, emails.json, scenario.json)\n",
+                    dir.display()
+                ));
+                report.push_str(&format!(
+                    "replay (same seed, clock and faults): {}\n",
+                    self.rerun
+                ));
+            }
             Err(error) => report.push_str(&format!("could not write {}: {error}\n", dir.display())),
         }
         eprint!("{report}");
@@ -423,6 +524,10 @@ pub struct MockIdpBuilder {
     signing_alg: Option<SigningAlg>,
     public_url: Option<String>,
     workers: usize,
+    control_token: Option<String>,
+    faults: Vec<ScheduledFault>,
+    scenario: Option<Scenario>,
+    events_file: Option<PathBuf>,
 }
 
 impl Default for MockIdpBuilder {
@@ -442,6 +547,10 @@ impl Default for MockIdpBuilder {
             signing_alg: None,
             public_url: None,
             workers: 1,
+            control_token: None,
+            faults: Vec::new(),
+            scenario: None,
+            events_file: None,
         }
     }
 }
@@ -547,6 +656,35 @@ impl MockIdpBuilder {
         self
     }
 
+    /// Requires `Authorization: Bearer <token>` on the control plane (`/_mock/`), and opens
+    /// it when the IdP listens on a non-loopback address (where it is otherwise off).
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
+    /// Schedules a fault from the start ([`Fault`]; a request fault fires once unless given
+    /// `.times(n)` or `.with_probability(p)`, an action happens at start or `.at(instant)`).
+    pub fn fault(mut self, fault: impl Into<ScheduledFault>) -> Self {
+        self.faults.push(fault.into());
+        self
+    }
+
+    /// Starts from a [`Scenario`]: its seed, clock and tenant sections win over the builder's,
+    /// and its faults are scheduled after the builder's. A scenario named by the
+    /// `MOCK_IDP_SCENARIO` environment variable wins over both (that is how a failed test's
+    /// replay command works).
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.scenario = Some(scenario);
+        self
+    }
+
+    /// Writes the event log to `path` as JSON Lines, one event per line as it happens.
+    pub fn events_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.events_file = Some(path.into());
+        self
+    }
+
     /// Port of the fake Postmark the IdP starts (default 0: a free one).
     pub fn postmark_port(mut self, port: u16) -> Self {
         self.postmark = PostmarkChoice::Own { port };
@@ -579,14 +717,39 @@ impl MockIdpBuilder {
         // A test's folder holds only what its last run left: a failure writes it again.
         let test_path = crate::artifacts::test_path();
         let _ = std::fs::remove_dir_all(crate::artifacts::root().join(&test_path));
-        let clock = self.clock.clone().unwrap_or_default();
-        let rng = SeededRng::new(self.seed);
+        let mut scenario = self.scenario.clone().unwrap_or_default();
+        if let Some(replay) = Scenario::from_env()? {
+            scenario = replay;
+        }
+        let clock = match scenario.clock {
+            Some(instant) => Clock::fixed(instant),
+            None => self.clock.clone().unwrap_or_default(),
+        };
+        let seed = scenario.seed.unwrap_or(self.seed);
+        let rng = SeededRng::new(seed);
         let mut tenant = match self.tenant.clone() {
             Some(tenant) => tenant,
             None => Tenant::fixture()?,
         };
+        if let Some(sections) = scenario.tenant.clone() {
+            tenant = tenant.with_sections(sections)?;
+        }
         self.apply(&mut tenant, &rng, &clock);
         tenant.validate()?;
+        let faults: Vec<ScheduledFault> =
+            self.faults.iter().cloned().chain(scenario.faults.iter().cloned()).collect();
+        for fault in &faults {
+            fault
+                .validate()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        }
+        // What a replay of this instance needs that re-running its test does not give.
+        let replay = Scenario {
+            seed: Some(seed),
+            clock: Some(clock.fixed_start().unwrap_or_else(|| clock.now())),
+            tenant: scenario.tenant.clone(),
+            faults: faults.clone(),
+        };
         let client = tenant
             .applications
             .iter()
@@ -599,7 +762,10 @@ impl MockIdpBuilder {
                      test signs in with): add one with MockIdpBuilder::application",
                 )
             })?;
-        let keys = Keys::load(&tenant.logto_configs.oidc_private_keys, self.signing_alg)?;
+        let keys = Arc::new(Keys::load(
+            &tenant.logto_configs.oidc_private_keys,
+            self.signing_alg,
+        )?);
         // One runtime for the IdP and the fake Postmark it starts: the connector's requests
         // stay on its thread.
         let runtime = Runtime::start("mock-idp", self.workers)?;
@@ -610,7 +776,7 @@ impl MockIdpBuilder {
             .and_then(|config| config.get("baseUrl"))
             .and_then(|url| url.as_str())
             .map(str::to_owned);
-        let (postmark, inbox_url) = match (self.postmark.clone(), tenant_url) {
+        let (postmark, inbox_url) = match (self.postmark.clone(), tenant_url.clone()) {
             (
                 PostmarkChoice::Shared {
                     inbox,
@@ -661,12 +827,30 @@ impl MockIdpBuilder {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         let public_url = self.public_url.map(|u| u.trim_end_matches('/').to_owned());
         let events = Events::new(clock.clone());
-        // The IdP has no long-running responses, so it needs no shutdown signal.
-        let (handle, state) = ServerHandle::start(&runtime, self.addr, |addr, _shutdown| {
+        if let Some(path) = &self.events_file {
+            events.write_to(path).map_err(|e| {
+                io::Error::new(e.kind(), format!("the events file {}: {e}", path.display()))
+            })?;
+        }
+        let mail = match &postmark {
+            Postmark::Own(fake) => Some(Mail::Own {
+                inbox: fake.inbox(),
+                reset: fake.resetter(),
+            }),
+            Postmark::Shared { inbox, .. } => Some(Mail::Shared(inbox.clone())),
+            Postmark::External { .. } => None,
+        };
+        let control = crate::control::Access {
+            token: self.control_token.clone(),
+            loopback: self.addr.ip().is_loopback(),
+        };
+        let initial_tenant = tenant.clone();
+        let faults_rng = rng.derive("faults");
+        let (handle, state) = ServerHandle::start(&runtime, self.addr, |addr, shutdown| {
             let origin = public_url.unwrap_or_else(|| format!("http://{addr}"));
             let state = IdpState::new(Inner {
                 tenant: RwLock::new(tenant),
-                keys,
+                keys: RwLock::new(keys.clone()),
                 interactions: Default::default(),
                 store: Default::default(),
                 experience: Default::default(),
@@ -676,20 +860,45 @@ impl MockIdpBuilder {
                 rng,
                 events,
                 origin,
+                faults: Faults::new(faults_rng),
+                mail,
+                control,
+                initial: Initial {
+                    tenant: initial_tenant,
+                    keys,
+                    faults: faults.clone(),
+                },
+                shutdown,
             });
             let router = oidc::router()
                 .merge(experience::router())
+                .merge(crate::control::router())
                 .fallback(oidc::invalid_route)
                 .method_not_allowed_fallback(oidc::invalid_route)
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    apply_due_actions,
+                ))
                 .with_state(state.clone());
             (router, state)
         })?;
+        for fault in faults {
+            crate::control::ops::inject(&state, fault)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        }
         tracing::info!(issuer = %state.issuer(), "mock Logto listening");
         Ok(MockIdp {
             state,
             client,
             postmark,
+            rerun: crate::artifacts::rerun_command(&[(
+                crate::scenario::SCENARIO_ENV,
+                &crate::artifacts::root()
+                    .join(&test_path)
+                    .join("scenario.json"),
+            )]),
             test_path,
+            replay,
             handle,
         })
     }
@@ -753,6 +962,16 @@ impl MockIdpBuilder {
             }
         }
     }
+}
+
+/// Before every request: the actions whose instant has come happen first.
+async fn apply_due_actions(
+    axum::extract::State(state): axum::extract::State<IdpState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    crate::control::ops::apply_due(&state);
+    next.run(request).await
 }
 
 /// The config object of the tenant's Postmark connector, if it has one.

@@ -135,6 +135,11 @@ impl InteractionStore {
     pub(crate) fn remove(&self, uid: &str) {
         self.lock().by_uid.remove(uid);
     }
+
+    /// Forgets every interaction (a whole-instance reset).
+    pub(crate) fn clear(&self) {
+        *self.lock() = Inner::default();
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::tenant::PrivateKey;
 
@@ -105,8 +106,14 @@ struct Signer {
 /// The tenant's keys: the current signer, the published set, and a verifier per key.
 pub(crate) struct Keys {
     current: Signer,
+    /// The JWKS's keys, the current one first; a key kept after a rotation carries the instant
+    /// it leaves the set.
+    published: Vec<(Arc<Loaded>, Option<OffsetDateTime>)>,
+    /// The JWKS of every published key (before any leaves).
     jwks: String,
     verifiers: Vec<(String, SigningAlg, jsonwebtoken::DecodingKey)>,
+    /// Every `kid` that has signed here, so a rotation never brings one back.
+    used: Vec<String>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -159,29 +166,71 @@ impl Keys {
         if loaded.is_empty() {
             return Err(KeyError("the tenant has no OIDC signing key".into()));
         }
-        let mut published: Vec<&PublicJwk> = Vec::new();
+        let mut published: Vec<(Arc<Loaded>, Option<OffsetDateTime>)> = Vec::new();
         for i in std::iter::once(index).chain((0..loaded.len()).filter(|i| *i != index)) {
-            let jwk = &loaded[i].jwk;
-            if !published.iter().any(|p| p.kid == jwk.kid) {
-                published.push(jwk);
+            if !published.iter().any(|(p, _)| p.jwk.kid == loaded[i].jwk.kid) {
+                published.push((loaded[i].clone(), None));
             }
         }
-        let jwks = serde_json::to_string(&serde_json::json!({ "keys": published }))
-            .map_err(|e| KeyError(e.to_string()))?;
+        let current = loaded.swap_remove(index);
+        Self::assemble(current, published, Vec::new())
+    }
+
+    /// Keys signing with `current` and publishing `published` (the current key among them).
+    fn assemble(
+        current: Arc<Loaded>,
+        published: Vec<(Arc<Loaded>, Option<OffsetDateTime>)>,
+        mut used: Vec<String>,
+    ) -> Result<Self, KeyError> {
+        let jwks = jwks_of(published.iter().map(|(key, _)| &key.jwk))?;
         let verifiers = published
             .iter()
-            .map(|jwk| verifier(jwk).map(|key| (jwk.kid.clone(), alg_of(jwk), key)))
+            .map(|(key, _)| verifier(&key.jwk).map(|v| (key.jwk.kid.clone(), key.alg, v)))
             .collect::<Result<Vec<_>, _>>()?;
-        let key = loaded.swap_remove(index);
+        if !used.contains(&current.jwk.kid) {
+            used.push(current.jwk.kid.clone());
+        }
         Ok(Self {
             current: Signer {
-                alg: key.alg,
-                kid: key.jwk.kid.clone(),
-                key,
+                alg: current.alg,
+                kid: current.jwk.kid.clone(),
+                key: current,
             },
+            published,
             jwks,
             verifiers,
+            used,
         })
+    }
+
+    /// Logto's rotation (`POST /api/configs/oidc/private-keys/rotate`): `next` becomes the
+    /// current key; the current one stays published until `previous_until` (`None`: it leaves
+    /// at once, the rotation without a grace period); older keys leave the set, as Logto keeps
+    /// only the current and the previous key.
+    pub(crate) fn rotate(
+        &self,
+        next: &PrivateKey,
+        previous_until: Option<OffsetDateTime>,
+    ) -> Result<Self, KeyError> {
+        let loaded = load_one(&next.value)
+            .map_err(|e| KeyError(format!("OIDC private key {:?}: {e}", next.id)))?;
+        let mut published = vec![(loaded.clone(), None)];
+        if let Some(until) = previous_until
+            && self.current.kid != loaded.jwk.kid
+        {
+            published.push((self.current.key.clone(), Some(until)));
+        }
+        Self::assemble(loaded, published, self.used.clone())
+    }
+
+    /// Whether the key of this PEM has signed here before (a rotation must not pick it).
+    pub(crate) fn has_used(&self, pem: &str) -> bool {
+        load_one(pem).is_ok_and(|key| self.used.contains(&key.jwk.kid))
+    }
+
+    /// Whether the key of this PEM is an RSA key (else EC).
+    pub(crate) fn is_rsa_pem(pem: &str) -> bool {
+        load_one(pem).is_ok_and(|key| key.alg == SigningAlg::Rs256)
     }
 
     /// Checks a JWT this IdP signed (an `id_token_hint`): known `kid`, its algorithm, a valid
@@ -214,14 +263,23 @@ impl Keys {
     }
 
     /// The current key's `kid`.
-    #[cfg(test)]
     pub(crate) fn kid(&self) -> &str {
         &self.current.kid
     }
 
-    /// The JWKS document.
-    pub(crate) fn jwks(&self) -> &str {
-        &self.jwks
+    /// The JWKS document at `now`: a key kept after a rotation is gone once its time is up.
+    pub(crate) fn jwks(&self, now: OffsetDateTime) -> std::borrow::Cow<'_, str> {
+        let live = |until: &Option<OffsetDateTime>| until.is_none_or(|until| now < until);
+        if self.published.iter().all(|(_, until)| live(until)) {
+            return std::borrow::Cow::Borrowed(&self.jwks);
+        }
+        let keys = self
+            .published
+            .iter()
+            .filter(|(_, until)| live(until))
+            .map(|(key, _)| &key.jwk);
+        // Serialising known-good JWKs cannot fail; an empty set would be the safe answer.
+        std::borrow::Cow::Owned(jwks_of(keys).unwrap_or_else(|_| r#"{"keys":[]}"#.to_owned()))
     }
 
     /// Signs `claims` with the current key, as a compact JWS. `typ` is set only when given
@@ -280,12 +338,10 @@ impl Loaded {
     }
 }
 
-fn alg_of(jwk: &PublicJwk) -> SigningAlg {
-    match jwk.alg {
-        "ES384" => SigningAlg::Es384,
-        "ES256" => SigningAlg::Es256,
-        _ => SigningAlg::Rs256,
-    }
+/// `{"keys": [...]}`.
+fn jwks_of<'a>(keys: impl Iterator<Item = &'a PublicJwk>) -> Result<String, KeyError> {
+    let keys: Vec<&PublicJwk> = keys.collect();
+    serde_json::to_string(&serde_json::json!({ "keys": keys })).map_err(|e| KeyError(e.to_string()))
 }
 
 fn verifier(jwk: &PublicJwk) -> Result<jsonwebtoken::DecodingKey, KeyError> {
@@ -389,7 +445,7 @@ mod tests {
     fn the_fixture_signs_es384_by_default_and_publishes_both_keys() {
         let keys = fixture_keys(None);
         assert_eq!(keys.alg(), SigningAlg::Es384);
-        let jwks: serde_json::Value = serde_json::from_str(keys.jwks()).unwrap();
+        let jwks: serde_json::Value = serde_json::from_str(&keys.jwks(OffsetDateTime::UNIX_EPOCH)).unwrap();
         let published = jwks["keys"].as_array().unwrap();
         assert_eq!(published.len(), 2);
         assert_eq!(published[0]["kty"], "EC");
@@ -404,7 +460,7 @@ mod tests {
     #[test]
     fn kid_is_the_rfc_7638_thumbprint() {
         let keys = fixture_keys(None);
-        let jwks: serde_json::Value = serde_json::from_str(keys.jwks()).unwrap();
+        let jwks: serde_json::Value = serde_json::from_str(&keys.jwks(OffsetDateTime::UNIX_EPOCH)).unwrap();
         let ec = &jwks["keys"][0];
         let canonical = format!(
             r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
@@ -421,7 +477,7 @@ mod tests {
     fn rs256_can_be_preferred() {
         let keys = fixture_keys(Some(SigningAlg::Rs256));
         assert_eq!(keys.alg(), SigningAlg::Rs256);
-        let jwks: serde_json::Value = serde_json::from_str(keys.jwks()).unwrap();
+        let jwks: serde_json::Value = serde_json::from_str(&keys.jwks(OffsetDateTime::UNIX_EPOCH)).unwrap();
         assert_eq!(jwks["keys"][0]["alg"], "RS256");
         let tenant = Tenant::fixture().unwrap();
         assert!(

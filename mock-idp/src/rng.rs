@@ -41,6 +41,13 @@ impl SeededRng {
         }
     }
 
+    /// Starts this generator's stream over from its seed (every clone with it): what a
+    /// whole-instance reset does, so a run after it draws what a fresh start would.
+    pub fn restart(&self) {
+        *self.inner.lock().unwrap_or_else(PoisonError::into_inner) =
+            ChaCha20Rng::seed_from_u64(self.seed);
+    }
+
     /// The seed this generator started from (print it so a run can be replayed).
     pub fn seed(&self) -> u64 {
         self.seed

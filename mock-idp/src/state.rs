@@ -8,6 +8,9 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use crate::clock::Clock;
 use crate::connector::postmark::PostmarkConnector;
 use crate::events::Events;
+use crate::faults::{Faults, ScheduledFault};
+use crate::postmark::{Inbox, PostmarkReset};
+use crate::server::Shutdown;
 use crate::experience::engine::ExperienceStore;
 use crate::interaction::InteractionStore;
 use crate::keys::Keys;
@@ -24,7 +27,8 @@ pub(crate) struct IdpState(Arc<Inner>);
 
 pub(crate) struct Inner {
     pub tenant: RwLock<Tenant>,
-    pub keys: Keys,
+    /// The signing keys (a rotation swaps them).
+    pub keys: RwLock<Arc<Keys>>,
     /// Sign-ins in progress, shared by the provider and the experience.
     pub interactions: InteractionStore,
     /// The provider's sessions, grants, codes and tokens.
@@ -41,6 +45,48 @@ pub(crate) struct Inner {
     pub events: Events,
     /// The origin every URL is built from (`--public-url`, or the bound address).
     pub origin: String,
+    /// Pending faults.
+    pub faults: Faults,
+    /// The inbox of the fake Postmark the IdP sends to, when it is one of ours (for the
+    /// control plane; the IdP itself only talks to it over HTTP).
+    pub mail: Option<Mail>,
+    /// Who may use the control plane.
+    pub control: crate::control::Access,
+    /// How the instance started: what a reset goes back to.
+    pub initial: Initial,
+    /// Ends long-running responses (event streams) when the server stops.
+    pub shutdown: Shutdown,
+}
+
+/// What a whole-instance reset restores.
+pub(crate) struct Initial {
+    pub tenant: Tenant,
+    pub keys: Arc<Keys>,
+    /// The scenario's faults, scheduled again.
+    pub faults: Vec<ScheduledFault>,
+}
+
+/// The fake Postmark's inbox, as the control plane reaches it.
+pub(crate) enum Mail {
+    /// A fake the IdP started: a reset empties it and restarts its generator.
+    Own { inbox: Inbox, reset: PostmarkReset },
+    /// A fake of the test's: a reset leaves it alone (it may hold other mail).
+    Shared(Inbox),
+}
+
+impl Mail {
+    pub(crate) fn inbox(&self) -> &Inbox {
+        match self {
+            Self::Own { inbox, .. } | Self::Shared(inbox) => inbox,
+        }
+    }
+
+    /// A whole-instance reset's part: only the IdP's own fake starts over.
+    pub(crate) fn reset_own(&self) {
+        if let Self::Own { reset, .. } = self {
+            reset.run();
+        }
+    }
 }
 
 impl std::ops::Deref for IdpState {
@@ -62,6 +108,14 @@ impl IdpState {
 
     pub(crate) fn tenant(&self) -> RwLockReadGuard<'_, Tenant> {
         self.tenant.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The signing keys as they are now.
+    pub(crate) fn keys(&self) -> Arc<Keys> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// A random string of `len` nanoid characters (codes, tokens, uids).

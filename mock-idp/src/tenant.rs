@@ -410,17 +410,23 @@ impl Tenant {
     /// A config file's JSON over the fixture: each top-level section the file has replaces the
     /// fixture's; the others stay.
     pub fn from_json_over_fixtures(json: &str) -> Result<Self, TenantError> {
-        let mut base: Value = serde_json::from_str(fixtures::LOGTO_TENANT)
-            .map_err(|e| TenantError(format!("fixtures/logto/tenant.json: {e}")))?;
         let overrides: Value = serde_json::from_str(json)
             .map_err(|e| TenantError(format!("the tenant config is not valid JSON: {e}")))?;
-        let Value::Object(overrides) = overrides else {
+        Self::fixture()?.with_sections(overrides)
+    }
+
+    /// This tenant with each top-level section of `sections` (a JSON object in Logto's
+    /// shapes) replacing its own.
+    pub fn with_sections(&self, sections: Value) -> Result<Self, TenantError> {
+        let Value::Object(sections) = sections else {
             return Err(TenantError(
                 "the tenant config must be a JSON object".into(),
             ));
         };
+        let mut base = serde_json::to_value(self)
+            .map_err(|e| TenantError(format!("the tenant does not serialise: {e}")))?;
         if let Value::Object(base) = &mut base {
-            for (key, value) in overrides {
+            for (key, value) in sections {
                 base.insert(key, value);
             }
         }

@@ -117,6 +117,15 @@ impl ExperienceStore {
         self.lock().remove(uid);
     }
 
+    /// Forgets every interaction and every recent send (a whole-instance reset).
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+        self.sends
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     fn update<T>(&self, uid: &str, change: impl FnOnce(&mut InteractionState) -> T) -> T {
         change(self.lock().entry(uid.to_owned()).or_default())
     }

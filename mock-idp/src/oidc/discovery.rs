@@ -50,7 +50,7 @@ pub(crate) async fn openid_configuration(State(state): State<IdpState>) -> Respo
         code_challenge_methods_supported: ["S256"],
         end_session_endpoint: format!("{issuer}/session/end"),
         grant_types_supported: GRANT_TYPES,
-        id_token_signing_alg_values_supported: [state.keys.alg().as_str()],
+        id_token_signing_alg_values_supported: [state.keys().alg().as_str()],
         introspection_endpoint: format!("{issuer}/token/introspection"),
         jwks_uri: format!("{issuer}/jwks"),
         request_uri_parameter_supported: false,

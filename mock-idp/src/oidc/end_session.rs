@@ -75,7 +75,7 @@ fn start(state: &IdpState, headers: &HeaderMap, params: &Params) -> Result<Respo
     let hinted = match params.get("id_token_hint") {
         Some(hint) => {
             let claims = state
-                .keys
+                .keys()
                 .verify_ignoring_expiry(hint, &state.issuer())
                 .map_err(|e| {
                     OidcError::invalid_request("could not validate id_token_hint").detail(e.0)

@@ -184,6 +184,16 @@ impl OidcError {
         .detail(detail)
     }
 
+    /// An error a fault injects ([`crate::faults`]): its own status and description.
+    pub(crate) fn injected(status: u16, error: crate::faults::OAuthError, description: Option<&str>) -> Self {
+        Self::new(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            error.as_str(),
+            description.unwrap_or(error.description()),
+        )
+        .detail("injected by a fault")
+    }
+
     pub(crate) fn login_required() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

@@ -19,7 +19,7 @@ pub(crate) async fn jwks(State(state): State<IdpState>) -> Response {
             ),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        state.keys.jwks().to_owned(),
+        state.keys().jwks(state.clock.now()).into_owned(),
     )
         .into_response()
 }

@@ -20,6 +20,8 @@ pub(crate) struct Session {
 /// What a user allowed a client. Revoking it kills every token issued under it.
 #[derive(Clone, Debug)]
 pub(crate) struct Grant {
+    /// The user who granted it.
+    pub account_id: String,
     /// The IdP session it was granted in (sign-out revokes the session's grants).
     pub session_id: Option<String>,
     /// Granted with `offline_access`: it outlives sign-out.
@@ -125,6 +127,36 @@ impl OidcStore {
         }
         inner.access_tokens.retain(|_, t| t.grant_id != id);
         inner.refresh_tokens.retain(|_, t| t.grant_id != id);
+    }
+
+    /// Revokes every live grant of `account_id` (an admin revoking a user's access); returns
+    /// the ids of the grants revoked, in id order.
+    pub(crate) fn revoke_grants_of(&self, account_id: &str) -> Vec<String> {
+        let mut doomed: Vec<String> = self
+            .lock()
+            .grants
+            .iter()
+            .filter(|(_, g)| g.account_id == account_id && !g.revoked)
+            .map(|(id, _)| id.clone())
+            .collect();
+        doomed.sort();
+        for grant in &doomed {
+            self.revoke_grant(grant);
+        }
+        doomed
+    }
+
+    /// Ends every IdP session of `account_id` (their grants and tokens stay); returns how many.
+    pub(crate) fn end_sessions_of(&self, account_id: &str) -> usize {
+        let mut inner = self.lock();
+        let before = inner.sessions.len();
+        inner.sessions.retain(|_, s| s.account_id != account_id);
+        before - inner.sessions.len()
+    }
+
+    /// Forgets everything (a whole-instance reset).
+    pub(crate) fn clear(&self) {
+        *self.lock() = Inner::default();
     }
 
     pub(crate) fn grant_is_live(&self, id: &str) -> bool {

@@ -9,10 +9,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
 use super::claims::{self, Audience};
 use super::error::OidcError;
 use super::params::Params;
+use crate::faults::Request;
 use crate::state::IdpState;
 
 pub(crate) async fn userinfo_get(State(state): State<IdpState>, headers: HeaderMap) -> Response {
@@ -39,6 +41,13 @@ fn userinfo(
     body: Option<&Params>,
 ) -> Result<Response, OidcError> {
     let issuer = state.issuer();
+    if let Some((id, _)) = state.faults.take(Request::Userinfo) {
+        state.events.push(
+            "fault.injected",
+            json!({"id": id, "kind": "userinfo_unauthorized"}),
+        );
+        return Err(OidcError::invalid_token("injected by a fault", &issuer));
+    }
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -260,6 +260,26 @@ impl FakePostmark {
     }
 }
 
+impl FakePostmark {
+    /// What a whole-instance reset of the `MockIdp` that started this fake does to it.
+    pub(crate) fn resetter(&self) -> PostmarkReset {
+        PostmarkReset(self.state.clone())
+    }
+}
+
+/// Empties a fake's inbox, drops its faults and restarts its generator: the fake as it started
+/// (its templates stay as they are).
+#[derive(Clone)]
+pub(crate) struct PostmarkReset(PostmarkState);
+
+impl PostmarkReset {
+    pub(crate) fn run(&self) {
+        self.0.store.clear();
+        self.0.faults.clear();
+        self.0.rng.restart();
+    }
+}
+
 impl Drop for FakePostmark {
     fn drop(&mut self) {
         // Wake every waiter before the server thread is joined (when `handle` drops).

@@ -209,15 +209,17 @@ fn a_panicking_test_leaves_the_event_log_and_the_mail() {
         .unwrap()
         .join();
     assert!(outcome.is_err(), "the test panicked");
-    let events: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("events.json")).unwrap()).unwrap();
-    let kinds: Vec<&str> = events
-        .as_array()
+    let events: Vec<mock_idp::Event> = std::fs::read_to_string(dir.join("events.jsonl"))
         .unwrap()
-        .iter()
-        .filter_map(|e| e["kind"].as_str())
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
         .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert!(kinds.contains(&"verification_code.sent"), "{kinds:?}");
+    // What the printed replay command loads: the seed and the instant the run started at.
+    let scenario = mock_idp::Scenario::from_file(dir.join("scenario.json")).unwrap();
+    assert_eq!(scenario.seed, Some(mock_idp::DEFAULT_SEED));
+    assert!(scenario.clock.is_some());
     let emails: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("emails.json")).unwrap()).unwrap();
     assert_eq!(emails[0]["To"][0]["Email"], "alice@example.com", "{emails}");

@@ -22,6 +22,7 @@ use super::error::OidcError;
 use super::params::Params;
 use super::store::{Code, Grant, Session};
 use super::{SESSION_COOKIE, ttl};
+use crate::faults::{Fault, Request as FaultRequest};
 use crate::http::{cookie, see_other, with_query};
 use crate::interaction::{AuthRequest, INTERACTION_COOKIE, Interaction};
 use crate::request_error::RequestError;
@@ -74,6 +75,16 @@ fn authorize(state: &IdpState, headers: &HeaderMap, params: &Params) -> Response
         json!({"client_id": request.client_id, "scope": request.scopes.join(" "),
                "resource": request.resources, "prompt": prompt_text(&request)}),
     );
+    if let Some((id, Fault::AuthorizeError { error, description })) =
+        state.faults.take(FaultRequest::Authorize)
+    {
+        let error = OidcError::injected(error.status(), error, description.as_deref());
+        state.events.push(
+            "fault.injected",
+            json!({"id": id, "kind": "authorize_error", "error": error.error}),
+        );
+        return redirect_error(state, &request.redirect_uri, request.state.as_deref(), &error);
+    }
     let now = state.clock.now();
     let session = current_session(state, headers, now);
     if request.prompt.none {
@@ -208,6 +219,7 @@ fn finish(
     state.store.put_grant(
         grant_id.clone(),
         Grant {
+            account_id: account_id.to_owned(),
             session_id: Some(session_id.to_owned()),
             offline: request.scopes.iter().any(|s| s == "offline_access"),
             revoked: false,

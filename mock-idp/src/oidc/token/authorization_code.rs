@@ -20,6 +20,7 @@ pub(crate) fn exchange(
     state: &IdpState,
     client: &Application,
     params: &Params,
+    skew: time::Duration,
 ) -> Result<TokenResponse, OidcError> {
     let code = params.required("code")?;
     let redirect_uri = params.required("redirect_uri")?;
@@ -83,6 +84,7 @@ pub(crate) fn exchange(
             scopes: &record.scopes,
             resources: &record.resources,
             resource_scopes: &record.resource_scopes,
+            skew,
         },
         now,
     )?;
@@ -94,7 +96,7 @@ pub(crate) fn exchange(
             &user,
             &record.scopes,
             record.nonce.as_deref(),
-            now,
+            now + skew,
         )?)
     } else {
         None

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::claims::{self, Audience};
@@ -20,6 +20,7 @@ use super::error::OidcError;
 use super::params::Params;
 use super::store::{RefreshToken, Token};
 use super::{client_auth, ttl};
+use crate::faults::{Fault, OAuthError, Request};
 use crate::state::IdpState;
 use crate::tenant::{Application, User};
 
@@ -51,19 +52,58 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&state, &headers, &body) {
+    let params = read_params(&headers, &body);
+    let grant_type = params.as_ref().ok().and_then(|p| p.get("grant_type"));
+    if let Some((id, fault)) = state.faults.take(Request::Token { grant_type }) {
+        state.events.push(
+            "fault.injected",
+            json!({"id": id, "kind": fault.kind(), "grant_type": grant_type}),
+        );
+        match fault {
+            Fault::TokenLatency { ms, .. } => {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            Fault::TokenError {
+                error,
+                status,
+                description,
+                ..
+            } => {
+                let error = error.unwrap_or(OAuthError::ServerError);
+                let status = status.unwrap_or(error.status());
+                return OidcError::injected(status, error, description.as_deref())
+                    .logged(&state.events, "grant.error");
+            }
+            _ => {}
+        }
+    }
+    let skew = match state.faults.take(Request::TokenResponse) {
+        Some((id, Fault::SkewTokens { secs })) => {
+            state.events.push(
+                "fault.injected",
+                json!({"id": id, "kind": "skew_tokens", "secs": secs}),
+            );
+            time::Duration::seconds(secs)
+        }
+        _ => time::Duration::ZERO,
+    };
+    match params.and_then(|params| handle(&state, &headers, &params, skew)) {
         Ok(response) => response.into_response(),
         Err(error) => error.logged(&state.events, "grant.error"),
     }
 }
 
-fn handle(state: &IdpState, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, OidcError> {
-    let params = read_params(headers, body)?;
-    let client = client_auth::authenticate(&state.tenant(), headers, &params)?;
+fn handle(
+    state: &IdpState,
+    headers: &HeaderMap,
+    params: &Params,
+    skew: time::Duration,
+) -> Result<TokenResponse, OidcError> {
+    let client = client_auth::authenticate(&state.tenant(), headers, params)?;
     let grant_type = params.required("grant_type")?;
     match grant_type {
-        "authorization_code" => authorization_code::exchange(state, &client, &params),
-        "refresh_token" => refresh_token::exchange(state, &client, &params),
+        "authorization_code" => authorization_code::exchange(state, &client, params, skew),
+        "refresh_token" => refresh_token::exchange(state, &client, params, skew),
         _ => Err(OidcError::unsupported_grant_type().detail(format!("grant_type {grant_type}"))),
     }
 }
@@ -109,7 +149,7 @@ pub(crate) fn id_token(
     payload.insert("aud".into(), Value::String(client.id.clone()));
     payload.insert("iss".into(), Value::String(state.issuer()));
     state
-        .keys
+        .keys()
         .sign(&payload, None)
         .map_err(|e| OidcError::server_error(format!("signing the ID token failed: {e}")))
 }
@@ -123,6 +163,8 @@ pub(crate) struct Minting<'a> {
     /// The resources requested at sign-in, and their requested scopes.
     pub resources: &'a [String],
     pub resource_scopes: &'a [String],
+    /// Added to a JWT's `iat` and `exp` (a skewed-clock fault; zero otherwise).
+    pub skew: time::Duration,
 }
 
 /// The access token of a grant: for `resource`, a JWT (the resource must have been requested
@@ -148,7 +190,7 @@ pub(crate) fn access_token(
             minting.account_id,
             indicator,
             minting.resource_scopes,
-            now,
+            now + minting.skew,
         );
     }
     let token = state.nanoid(43);
@@ -201,7 +243,7 @@ fn resource_access_token(
     payload.insert("iss".into(), Value::String(state.issuer()));
     payload.insert("aud".into(), Value::String(indicator.to_owned()));
     let token = state
-        .keys
+        .keys()
         .sign(&payload, Some("at+jwt"))
         .map_err(|e| OidcError::server_error(format!("signing the access token failed: {e}")))?;
     Ok((token, ttl))

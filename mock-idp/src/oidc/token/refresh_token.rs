@@ -29,6 +29,7 @@ pub(crate) fn exchange(
     state: &IdpState,
     client: &Application,
     params: &Params,
+    skew: time::Duration,
 ) -> Result<TokenResponse, OidcError> {
     let presented = params.required("refresh_token")?;
     let now = state.clock.now();
@@ -73,6 +74,7 @@ pub(crate) fn exchange(
             scopes: &scopes,
             resources: &record.resources,
             resource_scopes: &record.resource_scopes,
+            skew,
         },
         now,
     )?;
@@ -99,7 +101,7 @@ pub(crate) fn exchange(
         None => presented.to_owned(),
     };
     let id_token = if scopes.iter().any(|s| s == "openid") {
-        Some(id_token(state, client, &user, &scopes, None, now)?)
+        Some(id_token(state, client, &user, &scopes, None, now + skew)?)
     } else {
         None
     };

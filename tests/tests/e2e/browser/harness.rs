@@ -42,9 +42,12 @@ async fn a_failing_journey_leaves_artifacts_and_no_browser_process() {
     let url = std::fs::read_to_string(dir.join("url.txt")).unwrap();
     assert!(url.starts_with("http://localhost:"), "{url}");
     // Written by the mock Logto, dropped by the panic: what it saw of the visit to the app.
-    let events: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("events.json")).unwrap()).unwrap();
-    assert!(events.is_array(), "{events}");
+    let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    for line in events.lines() {
+        let event: mock_idp::Event = serde_json::from_str(line).unwrap();
+        assert!(event.seq > 0, "{line}");
+    }
+    assert!(dir.join("scenario.json").is_file(), "the replay's scenario");
     let emails: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("emails.json")).unwrap()).unwrap();
     assert_eq!(emails, serde_json::json!([]));
