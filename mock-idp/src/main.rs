@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use mock_idp::postmark::DEFAULT_PORT;
 use mock_idp::tenant::Tenant;
-use mock_idp::{FakePostmark, MockIdp, SigningAlg};
+use mock_idp::{FakePostmark, MockIdp, Scenario, SigningAlg};
 
 #[derive(Parser)]
 #[command(
@@ -57,6 +57,17 @@ struct ServeArgs {
     /// per core, for many clients at once.
     #[arg(long, default_value_t = 1, value_name = "N")]
     workers: usize,
+    /// A scenario file (seed, clock, tenant sections, faults); its seed wins over --seed and
+    /// its tenant sections over --config's.
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<std::path::PathBuf>,
+    /// Write the event log to this file as JSON Lines, one event per line as it happens.
+    #[arg(long, value_name = "FILE")]
+    events_file: Option<std::path::PathBuf>,
+    /// Require `Authorization: Bearer TOKEN` on the control plane (/_mock/); needed to use it
+    /// at all when --bind is not a loopback address.
+    #[arg(long, value_name = "TOKEN")]
+    control_token: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -124,6 +135,15 @@ async fn run_idp(args: ServeArgs) -> std::io::Result<()> {
     if let Some(url) = args.public_url {
         builder = builder.public_url(url);
     }
+    if let Some(path) = &args.scenario {
+        builder = builder.scenario(Scenario::from_file(path)?);
+    }
+    if let Some(path) = args.events_file {
+        builder = builder.events_file(path);
+    }
+    if let Some(token) = args.control_token {
+        builder = builder.control_token(token);
+    }
     let idp = builder.start().await?;
     let client = idp.client();
     println!("mock Logto is running (Ctrl-C stops it)");
@@ -148,6 +168,7 @@ async fn run_idp(args: ServeArgs) -> std::io::Result<()> {
             idp.postmark_url()
         ),
     }
+    println!("  control plane  {}/", idp.control_url());
     println!("  seed           {}", idp.seed());
     stop.recv().await;
     drop(idp);
