@@ -43,13 +43,13 @@ pub fn rerun_command(env: &[(&str, &Path)]) -> String {
     } else {
         format!("--test {binary}")
     };
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("TEST")
-        .to_owned();
+    let test = std::thread::current().name().unwrap_or("TEST").to_owned();
     let mut command = String::new();
     for (name, value) in env {
-        command.push_str(&format!("{name}={} ", shell_quote(&value.display().to_string())));
+        command.push_str(&format!(
+            "{name}={} ",
+            shell_quote(&value.display().to_string())
+        ));
     }
     command.push_str(&format!(
         "cargo test -p {package} {target} -- {} --exact",

@@ -356,8 +356,13 @@ impl Fault {
                     "a skew of {secs} s is more than a day ({MAX_SKEW_SECS} s) either way"
                 ));
             }
-            Self::RevokeGrants { user } | Self::ExpireSessions { user } if user.trim().is_empty() => {
-                return invalid(format!("{} needs a `user` (id, email or username)", self.kind()));
+            Self::RevokeGrants { user } | Self::ExpireSessions { user }
+                if user.trim().is_empty() =>
+            {
+                return invalid(format!(
+                    "{} needs a `user` (id, email or username)",
+                    self.kind()
+                ));
             }
             _ => {}
         }
@@ -412,9 +417,9 @@ impl ScheduledFault {
         self.fault.validate()?;
         let kind = self.fault.kind();
         match (self.fault.is_action(), self.schedule) {
-            (false, Schedule::Times(0)) => Err(InvalidFault(format!(
-                "{kind}: `times` must be at least 1"
-            ))),
+            (false, Schedule::Times(0)) => {
+                Err(InvalidFault(format!("{kind}: `times` must be at least 1")))
+            }
             (false, Schedule::Probability(p)) if !(p > 0.0 && p <= 1.0) => Err(InvalidFault(
                 format!("{kind}: `probability` must be in (0, 1], not {p}"),
             )),
@@ -531,8 +536,12 @@ impl Fault {
     fn matches(&self, request: Request<'_>) -> bool {
         match (self, request) {
             (
-                Self::TokenError { grant_type: only, .. }
-                | Self::TokenLatency { grant_type: only, .. },
+                Self::TokenError {
+                    grant_type: only, ..
+                }
+                | Self::TokenLatency {
+                    grant_type: only, ..
+                },
                 Request::Token { grant_type },
             ) => only.is_none_or(|only| only.matches(grant_type)),
             (Self::SkewTokens { .. }, Request::TokenResponse)
@@ -676,21 +685,30 @@ mod tests {
 
     #[test]
     fn faults_read_and_write_the_documented_json() {
-        let fault = parse(r#"{"kind":"token_error","grant_type":"refresh_token","error":"invalid_grant"}"#)
-            .unwrap();
-        assert_eq!(fault, Fault::token_error(OAuthError::InvalidGrant).on_refresh().times(1));
+        let fault =
+            parse(r#"{"kind":"token_error","grant_type":"refresh_token","error":"invalid_grant"}"#)
+                .unwrap();
+        assert_eq!(
+            fault,
+            Fault::token_error(OAuthError::InvalidGrant)
+                .on_refresh()
+                .times(1)
+        );
         assert_eq!(
             serde_json::to_string(&fault).unwrap(),
             r#"{"kind":"token_error","grant_type":"refresh_token","error":"invalid_grant","times":1}"#
         );
-        let at = parse(r#"{"kind":"rotate_signing_key","grace_secs":0,"at":"2026-01-01T01:00:00Z"}"#)
-            .unwrap();
+        let at =
+            parse(r#"{"kind":"rotate_signing_key","grace_secs":0,"at":"2026-01-01T01:00:00Z"}"#)
+                .unwrap();
         assert_eq!(at.schedule, Schedule::At(datetime!(2026-01-01 01:00 UTC)));
         let round: ScheduledFault =
             serde_json::from_str(&serde_json::to_string(&at).unwrap()).unwrap();
         assert_eq!(round, at);
         assert_eq!(
-            parse(r#"{"kind":"userinfo_unauthorized","probability":0.5}"#).unwrap().schedule,
+            parse(r#"{"kind":"userinfo_unauthorized","probability":0.5}"#)
+                .unwrap()
+                .schedule,
             Schedule::Probability(0.5)
         );
     }
@@ -700,16 +718,37 @@ mod tests {
         for (json, reason) in [
             (r#"{"kind":"token_error"}"#, "needs an `error`"),
             (r#"{"kind":"token_error","status":302}"#, "400-599"),
-            (r#"{"kind":"token_error","error":"nope"}"#, "unknown variant"),
-            (r#"{"kind":"token_error","error":"server_error","colour":1}"#, "unknown field"),
-            (r#"{"kind":"userinfo_unauthorized","times":0}"#, "at least 1"),
-            (r#"{"kind":"userinfo_unauthorized","probability":1.5}"#, "(0, 1]"),
-            (r#"{"kind":"userinfo_unauthorized","at":"2026-01-01T00:00:00Z"}"#, "not `at`"),
-            (r#"{"kind":"revoke_grants","user":"a@example.com","times":2}"#, "schedule it `at`"),
+            (
+                r#"{"kind":"token_error","error":"nope"}"#,
+                "unknown variant",
+            ),
+            (
+                r#"{"kind":"token_error","error":"server_error","colour":1}"#,
+                "unknown field",
+            ),
+            (
+                r#"{"kind":"userinfo_unauthorized","times":0}"#,
+                "at least 1",
+            ),
+            (
+                r#"{"kind":"userinfo_unauthorized","probability":1.5}"#,
+                "(0, 1]",
+            ),
+            (
+                r#"{"kind":"userinfo_unauthorized","at":"2026-01-01T00:00:00Z"}"#,
+                "not `at`",
+            ),
+            (
+                r#"{"kind":"revoke_grants","user":"a@example.com","times":2}"#,
+                "schedule it `at`",
+            ),
             (r#"{"kind":"revoke_grants","user":" "}"#, "needs a `user`"),
             (r#"{"kind":"skew_tokens","secs":90000}"#, "more than a day"),
             (r#"{"kind":"token_latency","ms":600000}"#, "longer than"),
-            (r#"{"kind":"token_error","error":"server_error","times":1,"probability":0.5}"#, "at most one"),
+            (
+                r#"{"kind":"token_error","error":"server_error","times":1,"probability":0.5}"#,
+                "at most one",
+            ),
             (r#"{"kind":"nothing"}"#, "unknown variant"),
         ] {
             let error = parse(json).unwrap_err();
@@ -720,9 +759,17 @@ mod tests {
     #[test]
     fn a_fault_fires_exactly_times_on_matching_requests_only() {
         let faults = Faults::new(SeededRng::new(1));
-        faults.push(Fault::token_error(OAuthError::InvalidGrant).on_refresh().times(2));
-        let code = Request::Token { grant_type: Some("authorization_code") };
-        let refresh = Request::Token { grant_type: Some("refresh_token") };
+        faults.push(
+            Fault::token_error(OAuthError::InvalidGrant)
+                .on_refresh()
+                .times(2),
+        );
+        let code = Request::Token {
+            grant_type: Some("authorization_code"),
+        };
+        let refresh = Request::Token {
+            grant_type: Some("refresh_token"),
+        };
         assert!(faults.take(code).is_none());
         assert!(faults.take(Request::Userinfo).is_none());
         assert!(faults.take(refresh).is_some());
@@ -736,7 +783,9 @@ mod tests {
         let run = |seed| {
             let faults = Faults::new(SeededRng::new(seed));
             faults.push(Fault::UserinfoUnauthorized.with_probability(0.3));
-            (0..200).map(|_| faults.take(Request::Userinfo).is_some()).collect::<Vec<_>>()
+            (0..200)
+                .map(|_| faults.take(Request::Userinfo).is_some())
+                .collect::<Vec<_>>()
         };
         let first = run(7);
         assert_eq!(first, run(7));

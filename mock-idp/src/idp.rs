@@ -28,16 +28,16 @@ use serde_json::json;
 
 use crate::clock::Clock;
 use crate::connector::postmark::PostmarkConnector;
+use crate::control::ControlError;
 use crate::events::{Event, Events};
 use crate::experience;
+use crate::faults::{Faults, PendingFault, ScheduledFault};
 use crate::keys::{Keys, SigningAlg};
 use crate::oidc::{self, auth};
 use crate::postmark::{FakePostmark, Inbox, WaitForCode};
 use crate::rng::{DEFAULT_SEED, SeededRng};
-use crate::server::{Runtime, ServerHandle};
-use crate::control::ControlError;
-use crate::faults::{Faults, PendingFault, ScheduledFault};
 use crate::scenario::Scenario;
+use crate::server::{Runtime, ServerHandle};
 use crate::state::{IdpState, Initial, Inner, Mail};
 use crate::tenant::{Application, ApplicationType, PrivateKey, Resource, Tenant, User};
 
@@ -736,8 +736,12 @@ impl MockIdpBuilder {
         }
         self.apply(&mut tenant, &rng, &clock);
         tenant.validate()?;
-        let faults: Vec<ScheduledFault> =
-            self.faults.iter().cloned().chain(scenario.faults.iter().cloned()).collect();
+        let faults: Vec<ScheduledFault> = self
+            .faults
+            .iter()
+            .cloned()
+            .chain(scenario.faults.iter().cloned())
+            .collect();
         for fault in &faults {
             fault
                 .validate()

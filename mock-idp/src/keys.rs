@@ -168,7 +168,10 @@ impl Keys {
         }
         let mut published: Vec<(Arc<Loaded>, Option<OffsetDateTime>)> = Vec::new();
         for i in std::iter::once(index).chain((0..loaded.len()).filter(|i| *i != index)) {
-            if !published.iter().any(|(p, _)| p.jwk.kid == loaded[i].jwk.kid) {
+            if !published
+                .iter()
+                .any(|(p, _)| p.jwk.kid == loaded[i].jwk.kid)
+            {
                 published.push((loaded[i].clone(), None));
             }
         }
@@ -445,7 +448,8 @@ mod tests {
     fn the_fixture_signs_es384_by_default_and_publishes_both_keys() {
         let keys = fixture_keys(None);
         assert_eq!(keys.alg(), SigningAlg::Es384);
-        let jwks: serde_json::Value = serde_json::from_str(&keys.jwks(OffsetDateTime::UNIX_EPOCH)).unwrap();
+        let jwks: serde_json::Value =
+            serde_json::from_str(&keys.jwks(OffsetDateTime::UNIX_EPOCH)).unwrap();
         let published = jwks["keys"].as_array().unwrap();
         assert_eq!(published.len(), 2);
         assert_eq!(published[0]["kty"], "EC");
@@ -460,7 +464,8 @@ mod tests {
     #[test]
     fn kid_is_the_rfc_7638_thumbprint() {
         let keys = fixture_keys(None);
-        let jwks: serde_json::Value = serde_json::from_str(&keys.jwks(OffsetDateTime::UNIX_EPOCH)).unwrap();
+        let jwks: serde_json::Value =
+            serde_json::from_str(&keys.jwks(OffsetDateTime::UNIX_EPOCH)).unwrap();
         let ec = &jwks["keys"][0];
         let canonical = format!(
             r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
@@ -477,7 +482,8 @@ mod tests {
     fn rs256_can_be_preferred() {
         let keys = fixture_keys(Some(SigningAlg::Rs256));
         assert_eq!(keys.alg(), SigningAlg::Rs256);
-        let jwks: serde_json::Value = serde_json::from_str(&keys.jwks(OffsetDateTime::UNIX_EPOCH)).unwrap();
+        let jwks: serde_json::Value =
+            serde_json::from_str(&keys.jwks(OffsetDateTime::UNIX_EPOCH)).unwrap();
         assert_eq!(jwks["keys"][0]["alg"], "RS256");
         let tenant = Tenant::fixture().unwrap();
         assert!(

@@ -149,9 +149,10 @@ mod tests {
     fn typos_and_bad_faults_are_refused() {
         let typo = Scenario::from_json(r#"{"sede": 7}"#).unwrap_err();
         assert!(typo.0.contains("unknown field"), "{typo}");
-        let fault =
-            Scenario::from_json(r#"{"faults": [{"kind": "token_error", "times": 0, "error": "invalid_grant"}]}"#)
-                .unwrap_err();
+        let fault = Scenario::from_json(
+            r#"{"faults": [{"kind": "token_error", "times": 0, "error": "invalid_grant"}]}"#,
+        )
+        .unwrap_err();
         assert!(fault.0.contains("faults[0]"), "{fault}");
         let tenant = Scenario::from_json(r#"{"tenant": []}"#).unwrap_err();
         assert!(tenant.0.contains("object"), "{tenant}");

@@ -28,7 +28,11 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
             "m" => 60_000,
             "h" => 3_600_000,
             "d" => 86_400_000,
-            _ => return Err(format!("{text:?}: unknown unit {unit:?} (use d, h, m, s or ms)")),
+            _ => {
+                return Err(format!(
+                    "{text:?}: unknown unit {unit:?} (use d, h, m, s or ms)"
+                ));
+            }
         };
         let millis = number
             .checked_mul(millis_per)

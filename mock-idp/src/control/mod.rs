@@ -94,7 +94,11 @@ impl ControlError {
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "control.internal", message)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "control.internal",
+            message,
+        )
     }
 
     fn unauthorized() -> Self {
@@ -150,8 +154,7 @@ impl Access {
                     .and_then(|v| v.split_once(' '))
                     .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
                     .map(|(_, t)| t.trim());
-                if given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
-                {
+                if given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())) {
                     Ok(())
                 } else {
                     Err(ControlError::unauthorized())
@@ -183,14 +186,22 @@ mod tests {
             token: None,
             loopback: false,
         };
-        assert_eq!(off.check(Some("Bearer x")).unwrap_err().code, "control.disabled");
+        assert_eq!(
+            off.check(Some("Bearer x")).unwrap_err().code,
+            "control.disabled"
+        );
         let guarded = Access {
             token: Some("s3cret".into()),
             loopback: false,
         };
         assert!(guarded.check(Some("Bearer s3cret")).is_ok());
         assert!(guarded.check(Some("bearer s3cret")).is_ok());
-        for bad in [None, Some("Bearer s3cre"), Some("Basic s3cret"), Some("s3cret")] {
+        for bad in [
+            None,
+            Some("Bearer s3cre"),
+            Some("Basic s3cret"),
+            Some("s3cret"),
+        ] {
             assert_eq!(
                 guarded.check(bad).unwrap_err().code,
                 "control.unauthorized",

@@ -49,7 +49,9 @@ pub(crate) fn find_user(tenant: &Tenant, key: &str) -> Option<User> {
 fn object(body: Value, what: &str) -> Result<Map<String, Value>, ControlError> {
     match body {
         Value::Object(map) => Ok(map),
-        _ => Err(ControlError::invalid(format!("{what} must be a JSON object"))),
+        _ => Err(ControlError::invalid(format!(
+            "{what} must be a JSON object"
+        ))),
     }
 }
 
@@ -57,7 +59,11 @@ fn object(body: Value, what: &str) -> Result<Map<String, Value>, ControlError> {
 /// from the seeded generator when absent, the times come from the clock.
 pub(crate) fn add_user(state: &IdpState, body: Value) -> Result<User, ControlError> {
     let mut map = object(body, "a user")?;
-    if map.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if map
+        .get("id")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         map.insert("id".into(), Value::String(state.rng.id(12)));
     }
     let now_ms = state.clock.unix_millis();
@@ -88,10 +94,7 @@ pub(crate) fn update_user(state: &IdpState, key: &str, patch: Value) -> Result<U
     let now_ms = state.clock.unix_millis();
     let updated = change_tenant(state, |tenant| {
         let user = find_user(tenant, key).ok_or_else(|| ControlError::no_user(key))?;
-        let mut map = object(
-            serde_json::to_value(&user).unwrap_or(Value::Null),
-            "a user",
-        )?;
+        let mut map = object(serde_json::to_value(&user).unwrap_or(Value::Null), "a user")?;
         for (field, value) in patch {
             if field == "id" && value.as_str() != Some(user.id.as_str()) {
                 return Err(ControlError::invalid("a user's id cannot change"));
@@ -132,7 +135,11 @@ pub(crate) fn delete_user(state: &IdpState, key: &str) -> Result<(), ControlErro
 /// and, for a traditional web app, the secret are drawn from the seeded generator when absent.
 pub(crate) fn add_application(state: &IdpState, body: Value) -> Result<Application, ControlError> {
     let mut map = object(body, "an application")?;
-    if map.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if map
+        .get("id")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         map.insert("id".into(), Value::String(state.rng.id(21)));
     }
     let traditional = map.get("type").and_then(Value::as_str) == Some("Traditional");
@@ -221,7 +228,9 @@ pub(crate) fn delete_application(state: &IdpState, id: &str) -> Result<(), Contr
 /// Sets the clock, then applies the actions that became due.
 pub(crate) fn set_clock(state: &IdpState, instant: OffsetDateTime) {
     state.clock.set(instant);
-    state.events.push("clock.set", json!({"now": rfc3339(state.clock.now())}));
+    state
+        .events
+        .push("clock.set", json!({"now": rfc3339(state.clock.now())}));
     apply_due(state);
 }
 
@@ -280,7 +289,8 @@ pub(crate) fn apply_due(state: &IdpState) {
 fn apply_action(state: &IdpState, id: u64, fault: &Fault) -> Result<(), ControlError> {
     match fault {
         Fault::RevokeGrants { user } => {
-            let user = find_user(&state.tenant(), user).ok_or_else(|| ControlError::no_user(user))?;
+            let user =
+                find_user(&state.tenant(), user).ok_or_else(|| ControlError::no_user(user))?;
             let grants = state.store.revoke_grants_of(&user.id);
             state.events.push(
                 "grant.revoked",
@@ -288,7 +298,8 @@ fn apply_action(state: &IdpState, id: u64, fault: &Fault) -> Result<(), ControlE
             );
         }
         Fault::ExpireSessions { user } => {
-            let user = find_user(&state.tenant(), user).ok_or_else(|| ControlError::no_user(user))?;
+            let user =
+                find_user(&state.tenant(), user).ok_or_else(|| ControlError::no_user(user))?;
             let sessions = state.store.end_sessions_of(&user.id);
             state.events.push(
                 "session.destroyed",
@@ -326,7 +337,9 @@ fn rotate_signing_key(
         .map_err(|e| ControlError::internal(format!("fixtures/logto/spare-keys.json: {e}")))?;
     let next = spares
         .iter()
-        .find(|key| crate::keys::Keys::is_rsa_pem(&key.value) == want_rsa && !keys.has_used(&key.value))
+        .find(|key| {
+            crate::keys::Keys::is_rsa_pem(&key.value) == want_rsa && !keys.has_used(&key.value)
+        })
         .ok_or_else(|| {
             ControlError::conflict(format!(
                 "every spare {} key has signed here already: rotate to the other type, or reset",
@@ -384,6 +397,8 @@ pub(crate) fn clear_inbox(state: &IdpState) -> Result<usize, ControlError> {
     })?;
     let cleared = mail.inbox().messages().len();
     mail.inbox().clear();
-    state.events.push("inbox.cleared", json!({"messages": cleared}));
+    state
+        .events
+        .push("inbox.cleared", json!({"messages": cleared}));
     Ok(cleared)
 }

@@ -34,10 +34,7 @@ pub(crate) fn router() -> Router<IdpState> {
                 .delete(delete_application),
         )
         .route("/clock", get(clock).post(move_clock))
-        .route(
-            "/faults",
-            get(faults).post(add_faults).delete(clear_faults),
-        )
+        .route("/faults", get(faults).post(add_faults).delete(clear_faults))
         .route("/faults/{id}", delete(remove_fault))
         .route("/events", get(events))
         .route("/events/stream", get(stream))
@@ -86,7 +83,8 @@ fn no_store(mut response: Response) -> Response {
 
 /// The body as JSON, whatever its content type (`curl -d` sends a form type).
 fn json_body(body: &[u8]) -> Result<Value, ControlError> {
-    serde_json::from_slice(body).map_err(|e| ControlError::invalid(format!("the body is not JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ControlError::invalid(format!("the body is not JSON: {e}")))
 }
 
 async fn not_found(_: Allowed) -> ControlError {
@@ -100,7 +98,10 @@ async fn method_not_allowed(_: Allowed) -> ControlError {
     ControlError {
         status: StatusCode::METHOD_NOT_ALLOWED,
         code: "control.method_not_allowed",
-        message: format!("this route does not take that method; see GET {}/", super::PREFIX),
+        message: format!(
+            "this route does not take that method; see GET {}/",
+            super::PREFIX
+        ),
     }
 }
 
@@ -200,29 +201,43 @@ struct MoveClock {
 }
 
 async fn move_clock(_: Allowed, State(state): State<IdpState>, body: Bytes) -> Answer {
-    let request: MoveClock = serde_json::from_value(json_body(&body)?)
-        .map_err(|e| ControlError::invalid(format!("expected {{\"set\": …}} or {{\"advance\": …}}: {e}")))?;
+    let request: MoveClock = serde_json::from_value(json_body(&body)?).map_err(|e| {
+        ControlError::invalid(format!(
+            "expected {{\"set\": …}} or {{\"advance\": …}}: {e}"
+        ))
+    })?;
     match (request.set, request.advance) {
         (Some(set), None) => {
-            let instant = time::OffsetDateTime::parse(
-                &set,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .map_err(|e| ControlError::invalid(format!("`set` is not an RFC 3339 instant: {e}")))?;
+            let instant =
+                time::OffsetDateTime::parse(&set, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| {
+                    ControlError::invalid(format!("`set` is not an RFC 3339 instant: {e}"))
+                })?;
             ops::set_clock(&state, instant);
         }
         (None, Some(advance)) => {
             let by = match &advance {
                 Value::String(text) => duration::parse(text).map_err(ControlError::invalid)?,
-                Value::Number(n) => n
-                    .as_u64()
-                    .map(std::time::Duration::from_secs)
-                    .ok_or_else(|| ControlError::invalid("`advance` in seconds must be a whole number ≥ 0"))?,
-                _ => return Err(ControlError::invalid("`advance` is a duration like \"1h30m\" or seconds")),
+                Value::Number(n) => {
+                    n.as_u64()
+                        .map(std::time::Duration::from_secs)
+                        .ok_or_else(|| {
+                            ControlError::invalid("`advance` in seconds must be a whole number ≥ 0")
+                        })?
+                }
+                _ => {
+                    return Err(ControlError::invalid(
+                        "`advance` is a duration like \"1h30m\" or seconds",
+                    ));
+                }
             };
             ops::advance_clock(&state, by);
         }
-        _ => return Err(ControlError::invalid("give exactly one of `set` and `advance`")),
+        _ => {
+            return Err(ControlError::invalid(
+                "give exactly one of `set` and `advance`",
+            ));
+        }
     }
     ok(clock_json(&state))
 }
@@ -267,7 +282,9 @@ async fn clear_faults(_: Allowed, State(state): State<IdpState>) -> Answer {
 async fn remove_fault(_: Allowed, State(state): State<IdpState>, Path(id): Path<String>) -> Answer {
     let found = id.parse::<u64>().is_ok_and(|id| state.faults.remove(id));
     if !found {
-        return Err(ControlError::not_found(format!("no pending fault has the id {id:?}")));
+        return Err(ControlError::not_found(format!(
+            "no pending fault has the id {id:?}"
+        )));
     }
     state.events.push("fault.removed", json!({"id": id}));
     no_content()
@@ -280,7 +297,9 @@ struct EventsQuery {
     format: Option<String>,
 }
 
-fn events_query(query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>) -> Result<EventsQuery, ControlError> {
+fn events_query(
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<EventsQuery, ControlError> {
     query
         .map(|Query(q)| q)
         .map_err(|e| ControlError::invalid(format!("bad query: {}", e.body_text())))
@@ -356,11 +375,7 @@ async fn stream(
         }
     });
     Ok(no_store(
-        (
-            [(header::CONTENT_TYPE, JSONL)],
-            Body::from_stream(body),
-        )
-            .into_response(),
+        ([(header::CONTENT_TYPE, JSONL)], Body::from_stream(body)).into_response(),
     ))
 }
 
