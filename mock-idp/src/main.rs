@@ -1,4 +1,7 @@
-//! `mock-idp`: run the mock Logto (with its fake Postmark), or the fake Postmark alone.
+//! `mock-idp`: run the mock Logto (with its fake Postmark), or the fake Postmark alone, or
+//! drive a running mock Logto's control plane (`mock-idp ctl`, in [`ctl`]).
+
+mod ctl;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -28,6 +31,8 @@ enum Command {
     Serve(ServeArgs),
     /// Run the fake Postmark API alone.
     Postmark(PostmarkArgs),
+    /// Change a running mock Logto over HTTP: users, apps, clock, faults, events, inbox, reset.
+    Ctl(ctl::CtlArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -103,10 +108,11 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Postmark(args)) => run_postmark(args).await,
-        Some(Command::Serve(args)) => run_idp(args).await,
-        None => run_idp(cli.serve).await,
+    let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
+        Some(Command::Postmark(args)) => run_postmark(args).await.map_err(Into::into),
+        Some(Command::Serve(args)) => run_idp(args).await.map_err(Into::into),
+        Some(Command::Ctl(args)) => ctl::run(args).await.map_err(Into::into),
+        None => run_idp(cli.serve).await.map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -271,5 +277,14 @@ mod tests {
             assert_eq!(serve_args(&["--signing-alg", name]).signing_alg, Some(alg));
         }
         assert!(Cli::try_parse_from(["mock-idp", "--signing-alg", "HS256"]).is_err());
+    }
+
+    #[test]
+    fn ctl_is_a_subcommand_and_serving_still_needs_none() {
+        assert_eq!(serve_args(&["--port", "0", "--postmark-port", "0"]).port, 0);
+        let ctl = Cli::try_parse_from(["mock-idp", "ctl", "reset"]).unwrap();
+        assert!(matches!(ctl.command, Some(Command::Ctl(_))));
+        // Serve flags and a subcommand do not mix: `--port` is never a ctl flag by accident.
+        assert!(Cli::try_parse_from(["mock-idp", "--port", "0", "ctl", "reset"]).is_err());
     }
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent;
+mod cli;
 mod first_test;
 mod idp_authorize;
 mod idp_connector;
