@@ -8,14 +8,14 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use crate::clock::Clock;
 use crate::connector::postmark::PostmarkConnector;
 use crate::events::Events;
-use crate::faults::{Faults, ScheduledFault};
-use crate::postmark::{Inbox, PostmarkReset};
-use crate::server::Shutdown;
 use crate::experience::engine::ExperienceStore;
+use crate::faults::{Faults, ScheduledFault};
 use crate::interaction::InteractionStore;
 use crate::keys::Keys;
 use crate::oidc::store::OidcStore;
+use crate::postmark::{Inbox, PostmarkReset};
 use crate::rng::SeededRng;
+use crate::server::Shutdown;
 use crate::tenant::Tenant;
 
 /// nanoid's alphabet: what oidc-provider's codes, tokens and uids are made of.

@@ -40,6 +40,7 @@ struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
     offer_sign_in: bool,
+    offer_retry: bool,
 }
 
 /// A rendered page (never cached: it shows who is signed in).
@@ -63,50 +64,101 @@ pub(crate) fn page(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
-/// How a failure is answered: its status, a short title and whether signing in again helps.
-fn classify(error: &LogtoError) -> (StatusCode, &'static str, bool) {
+/// What an error page offers besides going home.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Offer {
+    /// Nothing: trying again will not help (a configuration or clock problem).
+    Nothing,
+    /// `#sign-in`: a new sign-in fixes it.
+    SignIn,
+    /// `#retry` (reloads the page): Logto failed for a moment; the same request may work.
+    Retry,
+}
+
+/// How a failure is answered: its status, a short title and what may fix it.
+fn classify(error: &LogtoError) -> (StatusCode, &'static str, Offer) {
     match error {
-        LogtoError::Callback { .. } => (StatusCode::BAD_REQUEST, "Sign-in failed", true),
+        LogtoError::Callback { .. } => (StatusCode::BAD_REQUEST, "Sign-in failed", Offer::SignIn),
         LogtoError::SignInSessionNotFound
         | LogtoError::CallbackUriMismatch
         | LogtoError::InvalidState
-        | LogtoError::CodeNotFound => (StatusCode::BAD_REQUEST, "Invalid sign-in callback", true),
-        LogtoError::IdToken(_) => (StatusCode::BAD_REQUEST, "Invalid ID token", true),
-        LogtoError::NotAuthenticated => (StatusCode::UNAUTHORIZED, "Not signed in", true),
-        LogtoError::CodeExchange(_) => (StatusCode::BAD_REQUEST, "Invalid sign-in callback", true),
-        // A refused refresh: the grant is gone, a new sign-in fixes it.
+        | LogtoError::CodeNotFound
+        | LogtoError::CodeExchange(_) => (
+            StatusCode::BAD_REQUEST,
+            "Invalid sign-in callback",
+            Offer::SignIn,
+        ),
+        LogtoError::IdToken(_) => (StatusCode::BAD_REQUEST, "Invalid ID token", Offer::SignIn),
+        LogtoError::NotAuthenticated => (StatusCode::UNAUTHORIZED, "Not signed in", Offer::SignIn),
+        LogtoError::SessionEnded(_) => (
+            StatusCode::UNAUTHORIZED,
+            "Your sign-in has ended",
+            Offer::SignIn,
+        ),
         LogtoError::Token(_) => (
             StatusCode::UNAUTHORIZED,
             "Logto refused the token request",
-            true,
+            Offer::SignIn,
         ),
-        LogtoError::Unreachable(_) => {
-            (StatusCode::BAD_GATEWAY, "Logto could not be reached", false)
-        }
+        LogtoError::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Logto is unavailable",
+            Offer::Retry,
+        ),
+        LogtoError::Unreachable(_) => (
+            StatusCode::BAD_GATEWAY,
+            "Logto could not be reached",
+            Offer::Retry,
+        ),
         LogtoError::Discovery(_) | LogtoError::UserInfo(_) | LogtoError::UnexpectedToken(_) => (
             StatusCode::BAD_GATEWAY,
             "Logto did not answer as expected",
-            false,
+            Offer::Nothing,
+        ),
+        LogtoError::ClockSkew { .. } => (
+            StatusCode::BAD_GATEWAY,
+            "Logto's clock and this server's disagree",
+            Offer::Nothing,
         ),
         LogtoError::Config(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "Configuration error",
-            false,
+            Offer::Nothing,
         ),
-        LogtoError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Session error", false),
+        LogtoError::Storage(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Session error",
+            Offer::Nothing,
+        ),
     }
 }
 
 /// `error` as a page.
 pub(crate) fn error_page(error: &LogtoError) -> Response {
-    let (status, title, offer_sign_in) = classify(error);
-    let message = error.to_string();
+    let (status, title, offer) = classify(error);
+    error_page_offering(status, title, &error.to_string(), offer)
+}
+
+/// `error` at the callback: its URL carries a code that is used up, so reloading it cannot
+/// work; a new sign-in is the retry.
+pub(crate) fn callback_error_page(error: &LogtoError) -> Response {
+    let (status, title, offer) = classify(error);
+    let offer = if offer == Offer::Retry {
+        Offer::SignIn
+    } else {
+        offer
+    };
+    error_page_offering(status, title, &error.to_string(), offer)
+}
+
+fn error_page_offering(status: StatusCode, title: &str, message: &str, offer: Offer) -> Response {
     page(
         status,
         &ErrorPage {
             title,
-            message: &message,
-            offer_sign_in,
+            message,
+            offer_sign_in: offer == Offer::SignIn,
+            offer_retry: offer == Offer::Retry,
         },
     )
 }
@@ -126,6 +178,7 @@ pub(crate) fn not_found() -> Response {
             title: "Not found",
             message: "There is no such page in this app.",
             offer_sign_in: false,
+            offer_retry: false,
         },
     )
 }
@@ -138,6 +191,7 @@ pub(crate) fn method_not_allowed() -> Response {
             title: "Method not allowed",
             message: "This page only answers GET.",
             offer_sign_in: false,
+            offer_retry: false,
         },
     );
     response
@@ -157,6 +211,7 @@ pub(crate) fn no_api_resource() -> Response {
             title: "No API resource",
             message: NO_API_RESOURCE,
             offer_sign_in: false,
+            offer_retry: false,
         },
     )
 }

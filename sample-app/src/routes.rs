@@ -102,7 +102,7 @@ async fn callback(
         .handle_sign_in_callback(&url)
         .await
     {
-        return error_page(&error);
+        return pages::callback_error_page(&error);
     }
     // A new session id once signed in, so a session id planted before sign-in is worthless.
     if let Err(error) = session.cycle_id().await {

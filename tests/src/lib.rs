@@ -53,6 +53,14 @@ pub async fn spawn_stack() -> Stack {
 
 /// [`spawn_stack`] with a customised mock (seed, clock, users…).
 pub async fn spawn_stack_with(builder: MockIdpBuilder) -> Stack {
+    spawn_stack_configured(builder, |_| {}).await
+}
+
+/// [`spawn_stack_with`], with the app's Logto config changed by `configure` (a timeout…).
+pub async fn spawn_stack_configured(
+    builder: MockIdpBuilder,
+    configure: impl FnOnce(&mut LogtoConfig),
+) -> Stack {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .expect("a free port for the sample app");
@@ -73,6 +81,7 @@ pub async fn spawn_stack_with(builder: MockIdpBuilder) -> Stack {
     );
     logto.scopes = vec!["email".into(), "read:messages".into()];
     logto.resources = vec![API_RESOURCE.into()];
+    configure(&mut logto);
     let clock = idp.clock().clone();
     let config = Config {
         base_url: app_url.clone(),

@@ -185,7 +185,11 @@ impl OidcError {
     }
 
     /// An error a fault injects ([`crate::faults`]): its own status and description.
-    pub(crate) fn injected(status: u16, error: crate::faults::OAuthError, description: Option<&str>) -> Self {
+    pub(crate) fn injected(
+        status: u16,
+        error: crate::faults::OAuthError,
+        description: Option<&str>,
+    ) -> Self {
         Self::new(
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             error.as_str(),

@@ -83,7 +83,12 @@ fn authorize(state: &IdpState, headers: &HeaderMap, params: &Params) -> Response
             "fault.injected",
             json!({"id": id, "kind": "authorize_error", "error": error.error}),
         );
-        return redirect_error(state, &request.redirect_uri, request.state.as_deref(), &error);
+        return redirect_error(
+            state,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &error,
+        );
     }
     let now = state.clock.now();
     let session = current_session(state, headers, now);

@@ -3,6 +3,7 @@
 
 mod callback;
 mod codes;
+mod faults;
 mod pages;
 mod sign_in;
 mod sign_out;

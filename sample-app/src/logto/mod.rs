@@ -43,20 +43,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
-    CoreClient, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
-    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-    CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
+    CoreClient, CoreClientAuthMethod, CoreGrantType, CoreIdToken, CoreJsonWebKey,
+    CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
 };
 use openidconnect::url::Url;
 use openidconnect::{
-    AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl,
+    AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl,
     LogoutProviderMetadata, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
     PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, RefreshToken,
-    RevocationUrl, Scope, TokenResponse,
+    RevocationUrl, Scope, SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+mod error;
+pub use error::LogtoError;
 
 /// Where the user lands first in Logto's sign-in experience.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +95,9 @@ pub struct LogtoConfig {
     pub resources: Vec<String>,
     /// `consent` (default) or `login`.
     pub prompt: Prompt,
+    /// How long to wait for each of Logto's answers before giving up (default 10 s): a Logto
+    /// that hangs makes a page say so instead of hanging with it.
+    pub timeout: Duration,
 }
 
 impl LogtoConfig {
@@ -108,6 +114,7 @@ impl LogtoConfig {
             scopes: Vec::new(),
             resources: Vec::new(),
             prompt: Prompt::Consent,
+            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -174,101 +181,6 @@ impl Storage for SessionStorage {
             .await
             .map(|_| ())
             .map_err(|e| LogtoError::Storage(e.to_string()))
-    }
-}
-
-/// What can go wrong, in words a page can show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogtoError {
-    /// The provider's metadata could not be read.
-    Discovery(String),
-    /// The configuration cannot work (a bad URL, a missing endpoint).
-    Config(String),
-    /// Logto sent the user back with an error (`error`, `error_description`).
-    Callback {
-        /// e.g. `access_denied`.
-        error: String,
-        /// Logto's description, when it gave one.
-        description: Option<String>,
-    },
-    /// No sign-in was started in this session (or it was already used).
-    SignInSessionNotFound,
-    /// The callback URL is not the redirect URI this sign-in sent.
-    CallbackUriMismatch,
-    /// The callback's `state` is not the one this session sent.
-    InvalidState,
-    /// The callback URL has no `code`.
-    CodeNotFound,
-    /// Logto could not be reached (a network error, a timeout, no TLS for an https endpoint).
-    Unreachable(String),
-    /// Logto refused to exchange the callback's code (expired, used, or not this app's).
-    CodeExchange(String),
-    /// Logto refused the refresh (the refresh token expired or was revoked): sign in again.
-    Token(String),
-    /// Logto answered with something the client cannot read: neither tokens nor an OAuth
-    /// error (a 5xx, an HTML page), or a token of the wrong shape.
-    UnexpectedToken(String),
-    /// The ID token did not verify.
-    IdToken(String),
-    /// There is no signed-in user.
-    NotAuthenticated,
-    /// The userinfo endpoint failed.
-    UserInfo(String),
-    /// The storage failed.
-    Storage(String),
-}
-
-impl std::fmt::Display for LogtoError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Discovery(e) => write!(f, "Could not read Logto's OpenID configuration: {e}"),
-            Self::Config(e) => write!(f, "The Logto configuration does not work: {e}"),
-            Self::Callback { error, description } => match description {
-                Some(description) => write!(f, "Sign-in failed: {error} ({description})"),
-                None => write!(f, "Sign-in failed: {error}"),
-            },
-            Self::SignInSessionNotFound => {
-                f.write_str("Sign-in session not found. Please sign in again.")
-            }
-            Self::CallbackUriMismatch => {
-                f.write_str("The callback URI does not match the redirect URI of the sign-in.")
-            }
-            Self::InvalidState => f.write_str("Invalid state in the callback URI."),
-            Self::CodeNotFound => f.write_str("Code not found in the callback URI."),
-            Self::Unreachable(e) => write!(f, "Logto could not be reached: {e}"),
-            Self::CodeExchange(e) => write!(f, "Logto refused the sign-in code: {e}"),
-            Self::Token(e) => write!(f, "Logto's token endpoint refused: {e}"),
-            Self::UnexpectedToken(e) => write!(f, "Logto's token is not what was expected: {e}"),
-            Self::IdToken(e) => write!(f, "The ID token is not valid: {e}"),
-            Self::NotAuthenticated => f.write_str("Not authenticated."),
-            Self::UserInfo(e) => write!(f, "Could not fetch the user info: {e}"),
-            Self::Storage(e) => write!(f, "The session storage failed: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for LogtoError {}
-
-impl LogtoError {
-    /// A stable machine-readable name (`invalid_state`, `callback_error`, …).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Discovery(_) => "discovery_failed",
-            Self::Config(_) => "invalid_config",
-            Self::Callback { .. } => "callback_error",
-            Self::SignInSessionNotFound => "sign_in_session_not_found",
-            Self::CallbackUriMismatch => "callback_uri_mismatch",
-            Self::InvalidState => "invalid_state",
-            Self::CodeNotFound => "code_not_found",
-            Self::Unreachable(_) => "logto_unreachable",
-            Self::CodeExchange(_) => "code_exchange_failed",
-            Self::Token(_) => "token_request_failed",
-            Self::UnexpectedToken(_) => "unexpected_token",
-            Self::IdToken(_) => "invalid_id_token",
-            Self::NotAuthenticated => "not_authenticated",
-            Self::UserInfo(_) => "userinfo_failed",
-            Self::Storage(_) => "storage_failed",
-        }
     }
 }
 
@@ -341,6 +253,8 @@ pub struct LogtoCore {
     config: LogtoConfig,
     http: reqwest::Client,
     metadata: tokio::sync::OnceCell<Metadata>,
+    /// The JWKS fetched again after a key rotation, replacing the one discovery read.
+    jwks: std::sync::RwLock<Option<CoreJsonWebKeySet>>,
     now: TimeSource,
 }
 
@@ -365,12 +279,14 @@ impl LogtoCore {
         let http = reqwest::Client::builder()
             // No redirects: openidconnect's SSRF guidance for token and userinfo calls.
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
             .build()
             .map_err(|e| LogtoError::Config(e.to_string()))?;
         Ok(Self {
             config,
             http,
             metadata: tokio::sync::OnceCell::new(),
+            jwks: std::sync::RwLock::new(None),
             now: Arc::new(SystemTime::now),
         })
     }
@@ -433,7 +349,15 @@ impl LogtoCore {
     }
 
     async fn client(&self) -> Result<Client, LogtoError> {
-        let metadata = self.metadata().await?.clone();
+        let mut metadata = self.metadata().await?.clone();
+        let refreshed = self
+            .jwks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(jwks) = refreshed {
+            metadata = metadata.set_jwks(jwks);
+        }
         Ok(CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.config.app_id.clone()),
@@ -459,6 +383,80 @@ impl LogtoCore {
             }
             Err(error) => tracing::warn!(%error, "revoking the refresh token failed"),
         }
+    }
+
+    /// Fetches the JWKS again (after a key rotation, a token's `kid` is not in the one
+    /// discovery read).
+    async fn refresh_jwks(&self) -> Result<(), LogtoError> {
+        let metadata = self.metadata().await?;
+        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http_client())
+            .await
+            .map_err(|e| LogtoError::Discovery(format!("fetching the JWKS: {}", describe(&e))))?;
+        *self.jwks.write().unwrap_or_else(PoisonError::into_inner) = Some(jwks);
+        Ok(())
+    }
+
+    /// Verifies an ID token as the SDKs do: openidconnect checks the signature, issuer,
+    /// audience, nonce (when given) and expiry, with the SDKs' 300 s clock tolerance on `exp`
+    /// and `iat`. A `kid` the cached JWKS does not have makes it fetch the JWKS once more and
+    /// try again (Logto rotated its key), as PyJWT's and jose's key sets do.
+    async fn verify_id_token(
+        &self,
+        id_token: &CoreIdToken,
+        nonce: Option<&Nonce>,
+    ) -> Result<(), LogtoError> {
+        match self.check_id_token(&self.client().await?, id_token, nonce) {
+            Err(VerifyError::UnknownKey) => {
+                self.refresh_jwks().await?;
+                match self.check_id_token(&self.client().await?, id_token, nonce) {
+                    Err(VerifyError::UnknownKey) => Err(LogtoError::IdToken(
+                        "it is signed with a key Logto does not publish".into(),
+                    )),
+                    other => other.map_err(VerifyError::into_logto),
+                }
+            }
+            other => other.map_err(VerifyError::into_logto),
+        }
+    }
+
+    fn check_id_token(
+        &self,
+        client: &Client,
+        id_token: &CoreIdToken,
+        nonce: Option<&Nonce>,
+    ) -> Result<(), VerifyError> {
+        let now = self.chrono_now();
+        let tolerance = chrono::Duration::seconds(CLOCK_TOLERANCE_SECS);
+        // How far `iat` is from now, when it is too far (the verifier only says "expired").
+        let skew = Mutex::new(None);
+        let verifier = client
+            .id_token_verifier()
+            .set_time_fn(move || now - tolerance)
+            .set_issue_time_verifier_fn(|iat| {
+                let seconds = (iat - now).num_seconds();
+                if seconds.abs() > CLOCK_TOLERANCE_SECS {
+                    *skew.lock().unwrap_or_else(PoisonError::into_inner) = Some(seconds);
+                    return Err(format!("issued {seconds} s from now"));
+                }
+                Ok(())
+            });
+        let checked = match nonce {
+            Some(nonce) => id_token.claims(&verifier, nonce).map(|_| ()),
+            None => id_token
+                .claims(&verifier, |_: Option<&Nonce>| Ok::<(), String>(()))
+                .map(|_| ()),
+        };
+        checked.map_err(|error| {
+            if let Some(seconds) = *skew.lock().unwrap_or_else(PoisonError::into_inner) {
+                return VerifyError::Other(LogtoError::ClockSkew { seconds });
+            }
+            match error {
+                ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey,
+                ) => VerifyError::UnknownKey,
+                other => VerifyError::Other(LogtoError::IdToken(other.to_string())),
+            }
+        })
     }
 
     /// "Now" for openidconnect's ID-token verifier.
@@ -580,16 +578,18 @@ impl<S: Storage> LogtoClient<S> {
             .set_pkce_verifier(PkceCodeVerifier::new(session.code_verifier))
             .request_async(&self.core.http_client())
             .await
-            .map_err(|e| token_error(e, LogtoError::CodeExchange))?;
+            .map_err(|e| match token_error(e) {
+                TokenFailure::InvalidGrant(e) | TokenFailure::Refused(e) => {
+                    LogtoError::CodeExchange(e)
+                }
+                other => other.into_logto(),
+            })?;
         let id_token = tokens
             .id_token()
             .ok_or_else(|| LogtoError::IdToken("no ID token".into()))?;
-        let verifier = client
-            .id_token_verifier()
-            .set_time_fn(|| self.core.chrono_now());
-        id_token
-            .claims(&verifier, &Nonce::new(session.nonce))
-            .map_err(|e| LogtoError::IdToken(e.to_string()))?;
+        self.core
+            .verify_id_token(id_token, Some(&Nonce::new(session.nonce)))
+            .await?;
         self.store_tokens(&tokens, "").await
     }
 
@@ -678,17 +678,18 @@ impl<S: Storage> LogtoClient<S> {
         if let Some(resource) = resource {
             request = request.add_extra_param("resource", resource);
         }
-        let tokens = request
-            .request_async(&self.core.http_client())
-            .await
-            .map_err(|e| token_error(e, LogtoError::Token))?;
+        let tokens = match request.request_async(&self.core.http_client()).await {
+            Ok(tokens) => tokens,
+            Err(error) => {
+                return Err(match token_error(error) {
+                    TokenFailure::InvalidGrant(reason) => self.end_session(reason).await?,
+                    TokenFailure::Refused(e) => LogtoError::Token(e),
+                    other => other.into_logto(),
+                });
+            }
+        };
         if let Some(id_token) = tokens.id_token() {
-            let verifier = client
-                .id_token_verifier()
-                .set_time_fn(|| self.core.chrono_now());
-            id_token
-                .claims(&verifier, |_: Option<&Nonce>| Ok::<(), String>(()))
-                .map_err(|e| LogtoError::IdToken(e.to_string()))?;
+            self.core.verify_id_token(id_token, None).await?;
         }
         self.store_tokens(&tokens, key).await?;
         Ok(tokens.access_token().secret().clone())
@@ -697,9 +698,41 @@ impl<S: Storage> LogtoClient<S> {
     /// The userinfo endpoint's answer as Logto sends it (`custom_data`, `identities` and
     /// null claims included, as the SDKs return it), after checking it is about the signed-in
     /// user (its `sub` is the ID token's).
+    ///
+    /// A 401 from the userinfo endpoint means Logto no longer accepts the cached access token
+    /// (it was revoked, or Logto's clock ran ahead of ours): the token is dropped and a fresh
+    /// one is asked for with the refresh token, once. When Logto refuses that too, the
+    /// sign-in has ended: the tokens are dropped ([`LogtoError::SessionEnded`]) so that the
+    /// app shows the user signed out instead of failing on every page.
     pub async fn fetch_user_info(&self) -> Result<Value, LogtoError> {
-        let token = self.get_access_token(None).await?;
         let expected = self.get_id_token_claims().await?;
+        let token = self.get_access_token(None).await?;
+        let claims = match self.user_info_with(&token).await? {
+            Some(claims) => claims,
+            None => {
+                self.forget_access_token("").await?;
+                let token = self.get_access_token(None).await?;
+                match self.user_info_with(&token).await? {
+                    Some(claims) => claims,
+                    None => {
+                        return Err(self
+                            .end_session("Logto refused a freshly refreshed access token".into())
+                            .await?);
+                    }
+                }
+            }
+        };
+        let sub = claims.get("sub").and_then(Value::as_str);
+        if sub.is_none() || sub != expected.get("sub").and_then(Value::as_str) {
+            return Err(LogtoError::UserInfo(
+                "the answer is not about the signed-in user".into(),
+            ));
+        }
+        Ok(claims)
+    }
+
+    /// The userinfo endpoint's claims for `token`, or `None` when Logto refuses the token (401).
+    async fn user_info_with(&self, token: &str) -> Result<Option<Value>, LogtoError> {
         let endpoint = self
             .core
             .metadata()
@@ -714,25 +747,47 @@ impl<S: Storage> LogtoClient<S> {
             .core
             .http
             .get(endpoint.url().as_str())
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
             .map_err(unreachable)?;
         let status = response.status();
         let body = response.text().await.map_err(unreachable)?;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(None);
+        }
+        if status.is_server_error() {
+            return Err(LogtoError::Unavailable(format!(
+                "userinfo answered {status}"
+            )));
+        }
         if !status.is_success() {
             return Err(LogtoError::UserInfo(format!("{status}: {body}")));
         }
-        let claims: Value = serde_json::from_str(&body)
-            .map_err(|e| LogtoError::UserInfo(format!("the answer is not JSON: {e}")))?;
-        let sub = claims.get("sub").and_then(Value::as_str);
-        if sub.is_none() || sub != expected.get("sub").and_then(Value::as_str) {
-            return Err(LogtoError::UserInfo(
-                "the answer is not about the signed-in user".into(),
-            ));
+        serde_json::from_str(&body)
+            .map(Some)
+            .map_err(|e| LogtoError::UserInfo(format!("the answer is not JSON: {e}")))
+    }
+
+    /// Drops the cached access token for `resource` (`""`: the userinfo token).
+    async fn forget_access_token(&self, resource: &str) -> Result<(), LogtoError> {
+        let mut map = self.access_tokens().await?;
+        if map.remove(resource).is_some() {
+            let map =
+                serde_json::to_string(&map).map_err(|e| LogtoError::Storage(e.to_string()))?;
+            self.storage.set(keys::ACCESS_TOKEN_MAP, map).await?;
         }
-        Ok(claims)
+        Ok(())
+    }
+
+    /// Logto no longer accepts this sign-in: forgets its tokens (the user is signed out of the
+    /// app) and returns the error that says so.
+    async fn end_session(&self, reason: String) -> Result<LogtoError, LogtoError> {
+        for key in [keys::ID_TOKEN, keys::REFRESH_TOKEN, keys::ACCESS_TOKEN_MAP] {
+            self.storage.delete(key).await?;
+        }
+        Ok(LogtoError::SessionEnded(reason))
     }
 
     /// Forgets the user's tokens, revokes the refresh token (as `@logto/node` does; a failure
@@ -794,25 +849,77 @@ fn jwt_payload(token: &str) -> Option<Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// A failed token request: [`LogtoError::Unreachable`] when the request did not get an
-/// answer, `refused` with Logto's error (`invalid_grant: …`) when Logto refused, and
-/// [`LogtoError::UnexpectedToken`] when the answer was neither tokens nor an OAuth error (a
-/// 5xx, an HTML page): that is Logto failing, which signing in again does not fix.
-fn token_error<RE, T>(
-    error: openidconnect::RequestTokenError<RE, T>,
-    refused: fn(String) -> LogtoError,
-) -> LogtoError
+/// How a token request failed.
+#[derive(Debug, PartialEq, Eq)]
+enum TokenFailure {
+    /// No answer (a network error, a timeout).
+    Unreachable(String),
+    /// Logto's `server_error` or `temporarily_unavailable`: trying again may work.
+    Unavailable(String),
+    /// `invalid_grant`: the code or refresh token is expired, used or revoked.
+    InvalidGrant(String),
+    /// Another OAuth error (`invalid_client`, `invalid_scope`, …).
+    Refused(String),
+    /// Neither tokens nor an OAuth error (an HTML page, a malformed answer): Logto failing in
+    /// a way signing in again does not fix.
+    Unexpected(String),
+}
+
+impl TokenFailure {
+    /// The error for the failures every token request treats alike.
+    fn into_logto(self) -> LogtoError {
+        match self {
+            Self::Unreachable(e) => LogtoError::Unreachable(e),
+            Self::Unavailable(e) => LogtoError::Unavailable(e),
+            Self::InvalidGrant(e) | Self::Refused(e) => LogtoError::Token(e),
+            Self::Unexpected(e) => LogtoError::UnexpectedToken(e),
+        }
+    }
+}
+
+fn token_error<RE, T>(error: openidconnect::RequestTokenError<RE, T>) -> TokenFailure
 where
     RE: std::error::Error + 'static,
     T: openidconnect::ErrorResponse + 'static,
 {
     use openidconnect::RequestTokenError as E;
     match &error {
-        E::Request(cause) => LogtoError::Unreachable(describe(cause)),
-        E::ServerResponse(_) => refused(describe(&error)),
-        E::Parse(..) | E::Other(_) => LogtoError::UnexpectedToken(describe(&error)),
+        E::Request(cause) => TokenFailure::Unreachable(describe(cause)),
+        E::ServerResponse(response) => {
+            // The error code, as the response serialises it (`error`).
+            let code = serde_json::to_value(response)
+                .ok()
+                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default();
+            let text = describe(&error);
+            match code.as_str() {
+                "invalid_grant" => TokenFailure::InvalidGrant(text),
+                "server_error" | "temporarily_unavailable" => TokenFailure::Unavailable(text),
+                _ => TokenFailure::Refused(text),
+            }
+        }
+        E::Parse(..) | E::Other(_) => TokenFailure::Unexpected(describe(&error)),
     }
 }
+
+/// Why an ID token did not verify.
+enum VerifyError {
+    /// Its `kid` is not in the JWKS the client has.
+    UnknownKey,
+    Other(LogtoError),
+}
+
+impl VerifyError {
+    fn into_logto(self) -> LogtoError {
+        match self {
+            Self::UnknownKey => LogtoError::IdToken("no key of Logto's JWKS matches it".into()),
+            Self::Other(error) => error,
+        }
+    }
+}
+
+/// The SDKs' clock tolerance for ID tokens (`clockTolerance` of Logto's JS SDK).
+const CLOCK_TOLERANCE_SECS: i64 = 300;
 
 /// An error with its causes, `outer: inner: innermost` (reqwest hides the useful part, e.g.
 /// "connection refused" or "invalid URL, scheme is not http", in its sources).
@@ -980,32 +1087,38 @@ mod tests {
     }
 
     #[test]
-    fn a_token_answer_that_is_no_oauth_error_is_logto_failing_not_a_refusal() {
+    fn token_failures_are_told_apart_by_what_fixes_them() {
+        use openidconnect::core::CoreErrorResponseType as Code;
         type Failure = openidconnect::RequestTokenError<
             std::io::Error,
-            openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+            openidconnect::StandardErrorResponse<Code>,
         >;
+        let oauth = |code: Code| -> Failure {
+            openidconnect::RequestTokenError::ServerResponse(
+                openidconnect::StandardErrorResponse::new(code, None, None),
+            )
+        };
         let other: Failure = openidconnect::RequestTokenError::Other("500 Bad Gateway".into());
+        assert!(matches!(token_error(other), TokenFailure::Unexpected(_)));
         assert!(matches!(
-            token_error(other, LogtoError::Token),
-            LogtoError::UnexpectedToken(_)
+            token_error(oauth(Code::InvalidGrant)),
+            TokenFailure::InvalidGrant(_)
         ));
-        let refused: Failure = openidconnect::RequestTokenError::ServerResponse(
-            openidconnect::StandardErrorResponse::new(
-                openidconnect::core::CoreErrorResponseType::InvalidGrant,
-                None,
-                None,
-            ),
-        );
         assert!(matches!(
-            token_error(refused, LogtoError::Token),
-            LogtoError::Token(_)
+            token_error(oauth(Code::InvalidClient)),
+            TokenFailure::Refused(_)
         ));
+        for transient in ["server_error", "temporarily_unavailable"] {
+            assert!(matches!(
+                token_error(oauth(Code::Extension(transient.into()))),
+                TokenFailure::Unavailable(_)
+            ));
+        }
         let unreachable: Failure =
             openidconnect::RequestTokenError::Request(std::io::Error::other("refused"));
         assert!(matches!(
-            token_error(unreachable, LogtoError::Token),
-            LogtoError::Unreachable(_)
+            token_error(unreachable),
+            TokenFailure::Unreachable(_)
         ));
     }
 
