@@ -59,6 +59,26 @@ struct Inner {
     newest: watch::Sender<u64>,
     /// Lines for the JSONL file's writer thread, when there is a file.
     sink: Mutex<Option<mpsc::Sender<String>>>,
+    /// That thread, joined when the log goes away so that the file is whole.
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer's loop once it has written every line.
+        self.sink
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(writer) = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = writer.join();
+        }
+    }
 }
 
 impl Events {
@@ -68,6 +88,7 @@ impl Events {
             log: Mutex::default(),
             newest: watch::Sender::new(0),
             sink: Mutex::default(),
+            writer: Mutex::default(),
         }))
     }
 
@@ -76,7 +97,7 @@ impl Events {
     pub(crate) fn write_to(&self, path: &Path) -> std::io::Result<()> {
         let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
         let (sender, receiver) = mpsc::channel::<String>();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("mock-idp-events".into())
             .spawn(move || {
                 // Ends when the IdP (the last sender) is gone.
@@ -92,6 +113,7 @@ impl Events {
                 }
             })?;
         *self.0.sink.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender);
+        *self.0.writer.lock().unwrap_or_else(PoisonError::into_inner) = Some(writer);
         Ok(())
     }
 

@@ -1,107 +1,41 @@
 //! `mock-idp ctl` end to end: the real binary serves on port 0 (its banner says where), and
 //! each `ctl` command is a child process of its own, as a person or a script runs it.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
 use mock_idp::Event;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mock-idp");
+use crate::binary::{BIN, Killed, PATIENCE, Running, lines};
+
 const TOKEN: &str = "cli-test-token";
-/// How long a condition may take to come true before the test gives up (a wait, not a sleep).
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// A child process killed when dropped, so a failing test leaks none.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Each line `from` writes, as it comes; the reader drains to the end even when nobody
-/// listens any more, so the child never blocks on a full pipe.
-fn lines(from: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(from).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    rx
-}
 
 /// `mock-idp --port 0 --postmark-port 0 --control-token …`, and the URL its banner names.
 struct Server {
     url: String,
-    log: Arc<Mutex<String>>,
-    /// Held for its drop: the server dies with this value.
-    _child: Killed,
+    running: Running,
 }
 
 impl Server {
     fn start() -> Self {
-        let mut child = Command::new(BIN)
-            .args([
-                "--port",
-                "0",
-                "--postmark-port",
-                "0",
-                "--control-token",
-                TOKEN,
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mock-idp starts");
-        let stdout = lines(child.stdout.take().unwrap());
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = lines(child.stderr.take().unwrap());
-        let kept = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in stderr {
-                let mut log = kept.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut server = Self {
-            url: String::new(),
-            log,
-            _child: Killed(child),
-        };
-        // The banner prints `  issuer         http://127.0.0.1:PORT/oidc`.
-        let issuer = loop {
-            match stdout.recv_timeout(PATIENCE) {
-                Ok(line) => {
-                    if let Some(url) = line.trim().strip_prefix("issuer") {
-                        break url.trim().to_owned();
-                    }
-                }
-                Err(e) => panic!(
-                    "the banner named no issuer ({e}); mock-idp's log:\n{}",
-                    server.log()
-                ),
-            }
-        };
-        server.url = issuer
-            .strip_suffix("/oidc")
-            .expect("the issuer ends in /oidc")
-            .to_owned();
-        server
+        let running = Running::start(&[
+            "--port",
+            "0",
+            "--postmark-port",
+            "0",
+            "--control-token",
+            TOKEN,
+        ]);
+        Self {
+            url: running.base_url(),
+            running,
+        }
     }
 
     fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.running.log()
     }
 
     /// `mock-idp ctl --url URL ARGS…`, with the control token in the environment.
@@ -144,14 +78,6 @@ impl Server {
             .lines()
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
             .collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("mock-idp's log:\n{}", self.log());
-        }
     }
 }
 

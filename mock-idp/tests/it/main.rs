@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent;
+mod binary;
 mod cli;
 mod first_test;
 mod idp_authorize;
@@ -30,5 +31,6 @@ mod postmark_send;
 mod postmark_templates;
 mod postmark_test_api;
 mod readme;
+mod replay;
 mod support;
 mod token_example;
