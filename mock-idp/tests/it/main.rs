@@ -3,6 +3,7 @@
 
 mod agent;
 mod binary;
+mod bug_report_example;
 mod cli;
 mod first_test;
 mod idp_authorize;

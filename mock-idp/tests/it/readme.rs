@@ -24,7 +24,58 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         include_str!("../../../docs/postmark.md"),
         include_str!("postmark_example.rs"),
     ),
+    (
+        "docs/reproducing.md",
+        include_str!("../../../docs/reproducing.md"),
+        include_str!("bug_report_example.rs"),
+    ),
 ];
+
+/// Documents whose ```json blocks are scenario files, faults or events, as the mock reads them.
+const JSON_DOCUMENTS: &[(&str, &str)] = &[
+    ("README.md", include_str!("../../../README.md")),
+    (
+        "docs/reproducing.md",
+        include_str!("../../../docs/reproducing.md"),
+    ),
+];
+
+#[test]
+fn every_documented_scenario_fault_and_event_is_read_as_shown() {
+    use mock_idp::{Event, Scenario, ScheduledFault};
+    let mut checked = 0;
+    for (document, text) in JSON_DOCUMENTS {
+        for block in text.split("```json\n").skip(1) {
+            let json = &block[..block.find("```").unwrap()];
+            let read = Scenario::from_json(json).map(|_| ()).or_else(|scenario| {
+                let faults = serde_json::from_str::<Vec<ScheduledFault>>(json)
+                    .map_err(|e| e.to_string())
+                    .and_then(|faults| {
+                        faults
+                            .iter()
+                            .try_for_each(|f| f.validate().map_err(|e| e.to_string()))
+                    });
+                faults
+                    .or_else(|_| {
+                        serde_json::from_str::<Event>(json)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(|e| format!("{scenario}; {e}"))
+            });
+            if let Err(error) = read {
+                panic!(
+                    "{document}: this block is no scenario, fault list or event ({error}):\n{json}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 4,
+        "the documents show scenarios ({checked} blocks)"
+    );
+}
 
 /// (document, its text, a file of a test that contains the snippet, the snippet's first line):
 /// excerpts, found in the file with their indentation removed.
