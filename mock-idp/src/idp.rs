@@ -747,12 +747,14 @@ impl MockIdpBuilder {
                 .validate()
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         }
+        scenario.validate()?;
         // What a replay of this instance needs that re-running its test does not give.
         let replay = Scenario {
             seed: Some(seed),
             clock: Some(clock.fixed_start().unwrap_or_else(|| clock.now())),
             tenant: scenario.tenant.clone(),
             faults: faults.clone(),
+            postmark_faults: scenario.postmark_faults.clone(),
         };
         let client = tenant
             .applications
@@ -815,6 +817,18 @@ impl MockIdpBuilder {
                 (Postmark::Own(fake), Some(inbox_url))
             }
         };
+        if !scenario.postmark_faults.is_empty() {
+            let Postmark::Own(fake) = &postmark else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the scenario's postmark_faults are for the fake Postmark the IdP starts, \
+                     and this IdP sends its mail through another",
+                ));
+            };
+            for fault in &scenario.postmark_faults {
+                fake.fail_next_with(fault.clone());
+            }
+        }
         let postmark_url = match &postmark {
             Postmark::Own(fake) => fake.base_url().to_owned(),
             Postmark::Shared { url, .. } | Postmark::External { url, .. } => url.clone(),
@@ -871,6 +885,7 @@ impl MockIdpBuilder {
                     tenant: initial_tenant,
                     keys,
                     faults: faults.clone(),
+                    postmark_faults: scenario.postmark_faults.clone(),
                 },
                 shutdown,
             });

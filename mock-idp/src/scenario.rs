@@ -21,6 +21,8 @@
 //!   `signInExperience`, `connectors`, `logtoConfigs`); each replaces the fixture's, as
 //!   `--config` does.
 //! - `faults`: scheduled as the instance starts ([`crate::faults`]), and again after a reset.
+//! - `postmark_faults`: failures of the fake Postmark the IdP starts, in the shape of
+//!   `POST /_inbox/faults` (`{"Count": 1, "Status": 503, "ErrorCode": 100}`).
 //!
 //! Every key is optional; unknown keys are refused, so a typo does not silently replay
 //! something else.
@@ -57,6 +59,10 @@ pub struct Scenario {
     /// Faults scheduled at start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<ScheduledFault>,
+    /// Failures of the fake Postmark the IdP starts, queued at start (Postmark's shape:
+    /// `{"Count": 1, "Status": 503, "ErrorCode": 100, "Message"?}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub postmark_faults: Vec<crate::postmark::Fault>,
 }
 
 /// Why a scenario could not be read.
@@ -89,12 +95,26 @@ impl Scenario {
                 "`tenant` must be an object of Logto sections".into(),
             ));
         }
-        for (i, fault) in scenario.faults.iter().enumerate() {
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Checks every fault.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        for (i, fault) in self.faults.iter().enumerate() {
             fault
                 .validate()
                 .map_err(|e| ScenarioError(format!("faults[{i}]: {e}")))?;
         }
-        Ok(scenario)
+        for (i, fault) in self.postmark_faults.iter().enumerate() {
+            let counted = if fault.count == 0 {
+                Err("`Count` must be at least 1".to_owned())
+            } else {
+                fault.validate().map_err(|e| e.to_string())
+            };
+            counted.map_err(|e| ScenarioError(format!("postmark_faults[{i}]: {e}")))?;
+        }
+        Ok(())
     }
 
     /// Reads a scenario file.
@@ -135,9 +155,11 @@ mod tests {
           "faults": [
             { "kind": "token_error", "grant_type": "refresh_token", "error": "invalid_grant" },
             { "kind": "rotate_signing_key", "at": "2026-01-01T10:00:00Z" }
-          ]
+          ],
+          "postmark_faults": [ { "Count": 1, "Status": 503, "ErrorCode": 100 } ]
         }"#;
         let scenario = Scenario::from_json(json).unwrap();
+        assert_eq!(scenario.postmark_faults[0].status, 503);
         assert_eq!(scenario.seed, Some(7));
         assert_eq!(scenario.clock, Some(datetime!(2026-01-01 09:00 UTC)));
         assert_eq!(scenario.faults.len(), 2);
@@ -154,6 +176,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(fault.0.contains("faults[0]"), "{fault}");
+        let postmark = Scenario::from_json(
+            r#"{"postmark_faults": [{"Count": 0, "Status": 503, "ErrorCode": 100}]}"#,
+        )
+        .unwrap_err();
+        assert!(postmark.0.contains("postmark_faults[0]"), "{postmark}");
         let tenant = Scenario::from_json(r#"{"tenant": []}"#).unwrap_err();
         assert!(tenant.0.contains("object"), "{tenant}");
     }

@@ -64,6 +64,8 @@ pub(crate) struct Initial {
     pub keys: Arc<Keys>,
     /// The scenario's faults, scheduled again.
     pub faults: Vec<ScheduledFault>,
+    /// The scenario's faults of the IdP's own fake Postmark, queued again.
+    pub postmark_faults: Vec<crate::postmark::Fault>,
 }
 
 /// The fake Postmark's inbox, as the control plane reaches it.
@@ -81,10 +83,10 @@ impl Mail {
         }
     }
 
-    /// A whole-instance reset's part: only the IdP's own fake starts over.
-    pub(crate) fn reset_own(&self) {
+    /// A whole-instance reset's part: only the IdP's own fake starts over, with `faults`.
+    pub(crate) fn reset_own(&self, faults: &[crate::postmark::Fault]) {
         if let Self::Own { reset, .. } = self {
-            reset.run();
+            reset.run(faults);
         }
     }
 }

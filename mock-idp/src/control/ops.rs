@@ -375,7 +375,7 @@ pub(crate) fn reset(state: &IdpState) {
     state.rng.restart();
     state.faults.clear(Some(state.rng.derive("faults")));
     if let Some(mail) = &state.mail {
-        mail.reset_own();
+        mail.reset_own(&state.initial.postmark_faults);
     }
     state.events.clear();
     // The scenario's faults come back with everything else.

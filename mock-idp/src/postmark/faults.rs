@@ -8,13 +8,13 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
 use axum::http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, codes};
 
 /// A queued failure: the next `count` sends answer `status` with `error_code`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Fault {
     /// How many more sends fail this way.
     pub count: usize,
@@ -23,6 +23,7 @@ pub struct Fault {
     /// Postmark's `ErrorCode`.
     pub error_code: u32,
     /// The `Message`; Postmark's own wording for this status and code when `None`.
+    #[serde(default)]
     pub message: Option<String>,
 }
 

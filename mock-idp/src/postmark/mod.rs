@@ -273,9 +273,13 @@ impl FakePostmark {
 pub(crate) struct PostmarkReset(PostmarkState);
 
 impl PostmarkReset {
-    pub(crate) fn run(&self) {
+    /// The reset; `faults` are queued again (a scenario's).
+    pub(crate) fn run(&self, faults: &[Fault]) {
         self.0.store.clear();
         self.0.faults.clear();
+        for fault in faults {
+            self.0.faults.push(fault.clone());
+        }
         self.0.rng.restart();
     }
 }

@@ -333,3 +333,34 @@ async fn a_probability_fault_fails_the_same_requests_in_a_replay() {
     assert!(first.contains(&200) && first.contains(&401), "{first:?}");
     assert_eq!(run().await, first);
 }
+
+#[tokio::test]
+async fn a_scenarios_postmark_faults_are_queued_on_the_own_fake_and_again_after_a_reset() {
+    let scenario = mock_idp::Scenario::from_json(
+        r#"{"postmark_faults": [{"Count": 1, "Status": 503, "ErrorCode": 100}]}"#,
+    )
+    .unwrap();
+    let idp = MockIdp::builder().scenario(scenario).start().await.unwrap();
+    let pending = || idp.postmark().unwrap().pending_faults().len();
+    assert_eq!(pending(), 1);
+    idp.postmark().unwrap().clear_faults();
+    idp.reset();
+    assert_eq!(
+        pending(),
+        1,
+        "the scenario's Postmark fault is queued again"
+    );
+    let shared = mock_idp::FakePostmark::start().await.unwrap();
+    let refused = MockIdp::builder()
+        .postmark(&shared)
+        .scenario(
+            mock_idp::Scenario::from_json(
+                r#"{"postmark_faults": [{"Count": 1, "Status": 503, "ErrorCode": 100}]}"#,
+            )
+            .unwrap(),
+        )
+        .start()
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("postmark_faults"), "{refused}");
+}
