@@ -8,7 +8,7 @@ use mock_idp::tenant::{ApplicationType, Tenant};
 use mock_idp::{Agent, Fault, MockIdp, OAuthError, Page};
 use serde_json::json;
 
-use super::support::{sign_in, status};
+use super::support::{refreshes, sign_in, status};
 
 /// The app's callback page for a sign-in of `email` started at the app's `/sign-in`.
 async fn callback_page(stack: &Stack, agent: &Agent, email: &str) -> Page {
@@ -43,15 +43,6 @@ async fn sign_in_again_through_the_offer(stack: &Stack, agent: &Agent, page: &Pa
 /// Whether an error page offers `#sign-in`.
 fn offers_sign_in(page: &Page) -> bool {
     page.has(r#"<a id="sign-in" href="/sign-in">"#)
-}
-
-fn refreshes(stack: &Stack) -> usize {
-    stack
-        .idp
-        .events()
-        .iter()
-        .filter(|e| e.kind == "grant.success" && e.data["grant_type"] == "refresh_token")
-        .count()
 }
 
 /// The reported bug: the user's grant was revoked in Logto, and `/profile` kept failing with

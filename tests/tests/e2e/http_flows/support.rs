@@ -151,3 +151,13 @@ pub async fn status(stack: &Stack, agent: &Agent) -> String {
     assert_eq!(home.status, 200, "{home:?}");
     home.text_of("status").expect("a #status")
 }
+
+/// How many refreshes the mock Logto granted.
+pub fn refreshes(stack: &Stack) -> usize {
+    stack
+        .idp
+        .events()
+        .iter()
+        .filter(|e| e.kind == "grant.success" && e.data["grant_type"] == "refresh_token")
+        .count()
+}

@@ -4,16 +4,7 @@ use std::time::Duration;
 
 use e2e::{API_RESOURCE, spawn_stack};
 
-use super::support::sign_in;
-
-fn refreshes(stack: &e2e::Stack) -> usize {
-    stack
-        .idp
-        .events()
-        .iter()
-        .filter(|e| e.kind == "grant.success" && e.data["grant_type"] == "refresh_token")
-        .count()
-}
+use super::support::{refreshes, sign_in, status};
 
 #[tokio::test]
 async fn an_api_resource_token_carries_the_scopes_of_the_users_roles() {
@@ -89,12 +80,12 @@ async fn once_the_refresh_token_expires_the_app_asks_to_sign_in_again() {
     let page = agent.get(&stack.app_url("/profile")).await;
     assert_eq!(page.status, 401, "{page:?}");
     let alert = page.alert().unwrap();
-    assert!(
-        alert.starts_with("Logto's token endpoint refused:"),
-        "{alert}"
-    );
+    assert!(alert.starts_with("Your sign-in has ended"), "{alert}");
+    assert!(alert.contains("invalid_grant"), "{alert}");
     assert!(page.has(r#"id="sign-in""#), "{page:?}");
+    // The refused refresh dropped the tokens: the app shows the user signed out.
+    assert_eq!(status(&stack, &agent).await, "Not authenticated");
     let json = agent.get(&stack.app_url("/profile.json")).await;
     assert_eq!(json.status, 401, "{json:?}");
-    assert_eq!(json.json()["error"], "token_request_failed");
+    assert_eq!(json.json()["error"], "not_authenticated");
 }
