@@ -404,3 +404,14 @@ async fn off_loopback_the_control_plane_needs_a_token_and_with_one_it_checks_it(
         .await;
     assert_eq!(right.status, 200, "{right:?}");
 }
+
+#[tokio::test]
+async fn the_index_lists_the_routes_with_or_without_a_trailing_slash() {
+    let idp = MockIdp::start().await.unwrap();
+    for url in [idp.control_url(), format!("{}/", idp.control_url())] {
+        let index = Agent::new().get(&url).await;
+        assert_eq!(index.status, 200, "{url}: {index:?}");
+        assert_eq!(index.json()["issuer"], idp.issuer().as_str());
+        assert!(index.json()["routes"].as_array().unwrap().len() > 5);
+    }
+}
