@@ -33,6 +33,32 @@ pub fn test_path() -> PathBuf {
     Path::new(&binary_name()).join(test_name())
 }
 
+/// Empties a test's artifacts folder, but for `keep` (the scenario a replay reads from it).
+pub(crate) fn clear(dir: &Path, keep: Option<&Path>) {
+    let keep = keep.and_then(|k| k.canonicalize().ok());
+    let inside = keep
+        .as_deref()
+        .is_some_and(|k| dir.canonicalize().is_ok_and(|d| k.starts_with(d)));
+    if !inside {
+        let _ = std::fs::remove_dir_all(dir);
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.canonicalize().ok() == keep {
+            continue;
+        }
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+    }
+}
+
 /// The command that runs the test on this thread again, with `env` set first:
 /// `MOCK_IDP_SCENARIO=… cargo test -p {package} --test {binary} -- {test} --exact`.
 pub fn rerun_command(env: &[(&str, &Path)]) -> String {
@@ -112,6 +138,25 @@ pub fn test_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clearing_keeps_only_the_scenario_being_replayed() {
+        let dir = std::env::temp_dir().join(format!("mock-idp-clear-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("nested")).unwrap();
+        for file in ["events.jsonl", "scenario.json", "nested/x"] {
+            std::fs::write(dir.join(file), "{}").unwrap();
+        }
+        clear(&dir, Some(&dir.join("scenario.json")));
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["scenario.json"]);
+        // A scenario elsewhere does not keep the folder.
+        clear(&dir, Some(&std::env::temp_dir()));
+        assert!(!dir.exists());
+    }
 
     #[test]
     fn the_folder_is_named_after_the_binary_and_the_running_test() {

@@ -714,13 +714,31 @@ impl MockIdpBuilder {
     /// Fails when the tenant is invalid, when it has no traditional web app (the
     /// [client](MockIdp::client)), or when an address is taken.
     pub async fn start(self) -> io::Result<MockIdp> {
-        // A test's folder holds only what its last run left: a failure writes it again.
         let test_path = crate::artifacts::test_path();
-        let _ = std::fs::remove_dir_all(crate::artifacts::root().join(&test_path));
-        let mut scenario = self.scenario.clone().unwrap_or_default();
-        if let Some(replay) = Scenario::from_env()? {
-            scenario = replay;
-        }
+        // A replay (`MOCK_IDP_SCENARIO`, as a failed test's command sets it) is the whole
+        // record of the run it replays: it stands for the builder's scenario and faults.
+        let replay_file = Scenario::env_path();
+        let (scenario, builder_faults) = match &replay_file {
+            Some(path) => (
+                Scenario::from_file(path).map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{}: {e}", crate::scenario::SCENARIO_ENV),
+                    )
+                })?,
+                Vec::new(),
+            ),
+            None => (
+                self.scenario.clone().unwrap_or_default(),
+                self.faults.clone(),
+            ),
+        };
+        // A test's folder holds only what its last run left (a failure writes it again), but
+        // the scenario being replayed from it, which a second replay needs too.
+        crate::artifacts::clear(
+            &crate::artifacts::root().join(&test_path),
+            replay_file.as_deref(),
+        );
         let clock = match scenario.clock {
             Some(instant) => Clock::fixed(instant),
             None => self.clock.clone().unwrap_or_default(),
@@ -736,18 +754,17 @@ impl MockIdpBuilder {
         }
         self.apply(&mut tenant, &rng, &clock);
         tenant.validate()?;
-        let faults: Vec<ScheduledFault> = self
-            .faults
+        for (i, fault) in builder_faults.iter().enumerate() {
+            fault.validate().map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("fault {i}: {e}"))
+            })?;
+        }
+        scenario.validate()?;
+        let faults: Vec<ScheduledFault> = builder_faults
             .iter()
             .cloned()
             .chain(scenario.faults.iter().cloned())
             .collect();
-        for fault in &faults {
-            fault
-                .validate()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        }
-        scenario.validate()?;
         // What a replay of this instance needs that re-running its test does not give.
         let replay = Scenario {
             seed: Some(seed),
@@ -901,9 +918,15 @@ impl MockIdpBuilder {
                 .with_state(state.clone());
             (router, state)
         })?;
-        for fault in faults {
-            crate::control::ops::inject(&state, fault)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        for (i, fault) in faults.into_iter().enumerate() {
+            let kind = fault.fault.kind();
+            let named = match i.checked_sub(builder_faults.len()) {
+                None => format!("fault {i} ({kind})"),
+                Some(j) => format!("the scenario's faults[{j}] ({kind})"),
+            };
+            crate::control::ops::inject(&state, fault).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("{named}: {e}"))
+            })?;
         }
         tracing::info!(issuer = %state.issuer(), "mock Logto listening");
         Ok(MockIdp {

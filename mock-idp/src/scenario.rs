@@ -130,14 +130,11 @@ impl Scenario {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// The scenario named by `MOCK_IDP_SCENARIO`, if it is set.
-    pub(crate) fn from_env() -> Result<Option<Self>, ScenarioError> {
-        match std::env::var_os(SCENARIO_ENV).filter(|v| !v.is_empty()) {
-            Some(path) => Self::from_file(Path::new(&path))
-                .map(Some)
-                .map_err(|e| ScenarioError(format!("{SCENARIO_ENV}: {e}"))),
-            None => Ok(None),
-        }
+    /// The file `MOCK_IDP_SCENARIO` names, if it is set.
+    pub(crate) fn env_path() -> Option<std::path::PathBuf> {
+        std::env::var_os(SCENARIO_ENV)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
     }
 }
 

@@ -10,6 +10,93 @@ use serde_json::{Value, json};
 
 use crate::binary::Running;
 
+/// Run by `a_failed_tests_printed_command_replays_it_from_its_scenario`: it fails on purpose,
+/// saying what its IdP started from, and the parent compares two runs.
+#[tokio::test]
+#[ignore = "a deliberate failure, run by a_failed_tests_printed_command_replays_it_from_its_scenario"]
+async fn fails_on_purpose() {
+    let idp = mock_idp::MockIdp::builder()
+        .fault(mock_idp::Fault::UserinfoUnauthorized.times(2))
+        .start()
+        .await
+        .unwrap();
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_in_url()).await;
+    agent
+        .sign_in_with_email_code(&idp, &to_logto, "alice@example.com")
+        .await;
+    panic!(
+        "deliberately: started at {:?} with {} fault(s) pending; the code was {}",
+        idp.replay_scenario().clock,
+        idp.faults().len(),
+        idp.latest_code("alice@example.com").unwrap()
+    );
+}
+
+/// The command a failed test prints runs it again from the scenario it saved: the same start
+/// instant, seed and faults (not twice), as often as wanted.
+#[test]
+fn a_failed_tests_printed_command_replays_it_from_its_scenario() {
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-command");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let run = |scenario: Option<&str>| -> String {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args([
+                "replay::fails_on_purpose",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("MOCK_IDP_ARTIFACTS", &artifacts)
+            .env_remove(mock_idp::scenario::SCENARIO_ENV);
+        if let Some(path) = scenario {
+            command.env(mock_idp::scenario::SCENARIO_ENV, path);
+        }
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "the test fails on purpose");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let said = |output: &str| -> String {
+        output
+            .lines()
+            .find(|l| l.starts_with("deliberately:"))
+            .unwrap_or_else(|| panic!("no deliberate panic in:\n{output}"))
+            .to_owned()
+    };
+    let first = run(None);
+    let command = first
+        .lines()
+        .find_map(|l| l.split_once("replay (same seed, clock and faults): "))
+        .unwrap_or_else(|| panic!("no replay command in:\n{first}"))
+        .1;
+    let (assignment, cargo) = command.split_once(' ').unwrap();
+    let path = assignment
+        .strip_prefix("MOCK_IDP_SCENARIO=")
+        .unwrap_or_else(|| panic!("{command}"));
+    assert_eq!(
+        cargo,
+        "cargo test -p mock-idp --test it -- replay::fails_on_purpose --exact"
+    );
+    assert!(
+        said(&first).contains("1 fault(s) pending"),
+        "{}",
+        said(&first)
+    );
+    for _ in 0..2 {
+        let again = run(Some(path));
+        assert_eq!(
+            said(&again),
+            said(&first),
+            "the replay starts where the run did"
+        );
+        assert!(
+            std::path::Path::new(path).is_file(),
+            "kept for the next replay"
+        );
+    }
+}
+
 /// A bug report's conditions: a seed, a fixed clock, a user of its own, a refresh Logto fails
 /// once and a key rotation half an hour in.
 const SCENARIO: &str = r#"{
