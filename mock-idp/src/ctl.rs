@@ -147,7 +147,7 @@ enum ClockAction {
 enum FaultAction {
     /// The pending faults, with their ids.
     List,
-    /// Schedule one fault or an array of them, e.g. '{"kind": "token_error", "times": 2}'.
+    /// Schedule one fault or an array of them, e.g. '{"kind": "token_error", "status": 500, "times": 2}'.
     Add {
         /// One fault or an array: JSON, @FILE or @-.
         json: String,
@@ -510,6 +510,11 @@ fn error_answer(url: &Url, status: StatusCode, body: &[u8]) -> Failure {
             .map(str::to_owned)
     };
     match (field("code"), field("message")) {
+        // The control plane speaks HTTP; from the command line, a token is given as a flag.
+        (Some(code), Some(_)) if code == "control.unauthorized" => Failure(format!(
+            "the control plane needs the instance's control token: pass --control-token TOKEN or \
+             set {TOKEN_ENV} ({code})"
+        )),
         (Some(code), Some(message)) => Failure(format!("{message} ({code})")),
         _ => {
             let text = String::from_utf8_lossy(body);

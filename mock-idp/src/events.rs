@@ -151,8 +151,18 @@ impl Events {
         self.0.newest.subscribe()
     }
 
-    /// Forgets the log (a whole-instance reset): the next event is `#1` again.
+    /// Forgets the log (a whole-instance reset): the next event is `#1` again. The file, which
+    /// keeps the whole run, gets a line `{"seq":0,"kind":"instance.reset",…}` to say so.
     pub(crate) fn clear(&self) {
+        if let Some(sink) = &*self.0.sink.lock().unwrap_or_else(PoisonError::into_inner) {
+            let marker = Event {
+                seq: 0,
+                at: self.0.clock.now(),
+                kind: "instance.reset".to_owned(),
+                data: serde_json::json!({}),
+            };
+            let _ = sink.send(marker.to_json_line());
+        }
         self.0
             .log
             .lock()

@@ -22,8 +22,10 @@
 //! {"kind": "rotate_signing_key", "grace_secs": 0, "at": "2026-01-01T01:00:00Z"}
 //! ```
 //!
-//! Every fault that fires is an event (`fault.injected`, `fault.applied`), so the log says
-//! which answer was injected.
+//! Every fault is in the event log: `fault.scheduled` when it is queued, `fault.injected` when
+//! a request fault fires, the action's own event when an action happens (`grant.revoked`,
+//! `session.destroyed`, `keys.rotated`), `fault.failed` when an action due at an instant cannot
+//! happen (its user is gone), `fault.removed` and `fault.cleared`.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -282,6 +284,27 @@ impl Fault {
             *grant_type = Some(only);
         }
         self
+    }
+
+    /// `/oidc/token` answers after `ms` milliseconds of real time.
+    pub fn token_latency(ms: u64) -> Self {
+        Self::TokenLatency {
+            ms,
+            grant_type: None,
+        }
+    }
+
+    /// `/oidc/auth` sends `error` back to the client (e.g. `OAuthError::AccessDenied`).
+    pub fn authorize_error(error: OAuthError) -> Self {
+        Self::AuthorizeError {
+            error,
+            description: None,
+        }
+    }
+
+    /// Tokens carry `iat` and `exp` shifted by `secs` (a Logto whose clock is off).
+    pub fn skew_tokens(secs: i64) -> Self {
+        Self::SkewTokens { secs }
     }
 
     /// Revokes every grant of the user with this id, email or username.

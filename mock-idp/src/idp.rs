@@ -91,7 +91,7 @@ enum Postmark {
 
 /// A running mock Logto. Dropping it stops the IdP and the fake Postmark it started, and frees
 /// their ports. When it is dropped by a panicking test, it prints its event log and the mail it
-/// sent, and writes both to the test's artifacts folder (`target/mock-idp-artifacts/{test}/`),
+/// sent, and writes both to the test's artifacts folder (`target/mock-idp-artifacts/{binary}/{test}/`),
 /// as wiremock prints the requests it received.
 pub struct MockIdp {
     state: IdpState,
@@ -287,9 +287,10 @@ impl MockIdp {
         format!("{}{}", self.state.origin, crate::control::PREFIX)
     }
 
-    /// Schedules a fault ([`Fault`]): a request fault fires for the next matching request
-    /// (or `.times(n)`, `.with_probability(p)`); an action happens now (or `.at(instant)`).
-    /// The same as `POST /_mock/faults`.
+    /// Schedules a fault ([`Fault`](crate::Fault)): a request fault fires for the next
+    /// matching request (or `.times(n)`, `.with_probability(p)`); an action happens now (or
+    /// `.at(instant)`). The same as `POST /_mock/faults`. Returns the fault's id while it is
+    /// pending ([`remove_fault`](Self::remove_fault)); `None` for an action done at once.
     ///
     /// ```no_run
     /// # async fn demo(idp: &mock_idp::MockIdp) -> Result<(), mock_idp::ControlError> {
@@ -298,8 +299,8 @@ impl MockIdp {
     /// idp.inject(Fault::revoke_grants("alice@example.com"))?;
     /// # Ok(()) }
     /// ```
-    pub fn inject(&self, fault: impl Into<ScheduledFault>) -> Result<(), ControlError> {
-        crate::control::ops::inject(&self.state, fault.into()).map(|_| ())
+    pub fn inject(&self, fault: impl Into<ScheduledFault>) -> Result<Option<u64>, ControlError> {
+        crate::control::ops::inject(&self.state, fault.into()).map(|p| p.map(|p| p.id))
     }
 
     /// The faults still pending, with their ids.
@@ -307,9 +308,14 @@ impl MockIdp {
         self.state.faults.pending()
     }
 
+    /// Drops one pending fault; false when none has this id.
+    pub fn remove_fault(&self, id: u64) -> bool {
+        crate::control::ops::remove_fault(&self.state, id)
+    }
+
     /// Drops every pending fault.
     pub fn clear_faults(&self) {
-        self.state.faults.clear(None);
+        crate::control::ops::clear_faults(&self.state);
     }
 
     /// Moves the mock clock forward, then applies the actions that became due (the same as
@@ -344,6 +350,16 @@ impl MockIdp {
     pub fn add_application(&self, app: Application) -> Result<Application, ControlError> {
         let body = serde_json::to_value(app).map_err(|e| ControlError::invalid(e.to_string()))?;
         crate::control::ops::add_application(&self.state, body)
+    }
+
+    /// Changes the fields of `patch` (Logto's names: `oidcClientMetadata`,
+    /// `customClientMetadata`, …) on an application; its id and type stay.
+    pub fn update_application(
+        &self,
+        id: &str,
+        patch: serde_json::Value,
+    ) -> Result<Application, ControlError> {
+        crate::control::ops::update_application(&self.state, id, patch)
     }
 
     /// Deletes an application.
@@ -386,7 +402,7 @@ impl MockIdp {
 
     /// What a panicking test gets from its `MockIdp` when it drops it: the event log and the
     /// mail sent, printed to stderr and written as `events.jsonl` and `emails.json` to the
-    /// test's artifacts folder (`target/mock-idp-artifacts/{test}/`, or under
+    /// test's artifacts folder (`target/mock-idp-artifacts/{binary}/{test}/`, or under
     /// `MOCK_IDP_ARTIFACTS`), with `scenario.json` and the one command that runs the test again
     /// from it (same seed, clock and faults). Call it yourself when a failure does not panic.
     pub fn report_failure(&self) {
@@ -663,7 +679,7 @@ impl MockIdpBuilder {
         self
     }
 
-    /// Schedules a fault from the start ([`Fault`]; a request fault fires once unless given
+    /// Schedules a fault from the start ([`Fault`](crate::Fault); a request fault fires once unless given
     /// `.times(n)` or `.with_probability(p)`, an action happens at start or `.at(instant)`).
     pub fn fault(mut self, fault: impl Into<ScheduledFault>) -> Self {
         self.faults.push(fault.into());

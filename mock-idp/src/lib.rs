@@ -8,7 +8,7 @@
 //! [`MockIdp`] is the front door: start it, point your app at [`MockIdp::issuer`] with the
 //! credentials of [`MockIdp::client`], and read the codes it mails from [`MockIdp::code_for`]
 //! or [`MockIdp::inbox`]. [`Agent`] walks Logto's pages over HTTP (a browser without
-//! JavaScript); with the `browser` feature, [`browser::Browser`] does the same in a headless
+//! JavaScript); with the `browser` feature, `browser::Browser` does the same in a headless
 //! Chromium.
 //!
 //! ```no_run
@@ -52,8 +52,10 @@
 //! # }
 //! ```
 //!
-//! When a test panics, the `MockIdp` it held prints its event log and the mail it sent, and
-//! writes both to `target/mock-idp-artifacts/{test}/`.
+//! When a test panics, the `MockIdp` it held prints its event log and the mail it sent,
+//! writes both to `target/mock-idp-artifacts/{binary}/{test}/`, and prints the command that
+//! replays the test. Auth bugs become data: [`Fault`]s ([`faults`]), [`Scenario`] files
+//! ([`scenario`]) and the control plane under `/_mock/` ([`control`]).
 //!
 //! # The fake Postmark
 //!
@@ -101,7 +103,7 @@
 //!
 //! # Features
 //!
-//! - `browser`: [`browser::Browser`], headless Chromium through chromedriver, with helpers
+//! - `browser`: `browser::Browser`, headless Chromium through chromedriver, with helpers
 //!   for Logto's flows and failure artifacts (screenshot, page, URL).
 
 mod agent;
@@ -139,3 +141,6 @@ pub use postmark::{Email, FakePostmark, Inbox};
 pub use rng::{DEFAULT_SEED, SeededRng};
 pub use scenario::Scenario;
 pub use tenant::User;
+/// The `time` crate, for the instants of [`Clock::fixed`], [`Fault::at`] and
+/// [`MockIdp::set_clock`] (`mock_idp::time::macros::datetime!(2026-01-01 09:00 UTC)`).
+pub use time;

@@ -144,7 +144,7 @@ async fn run_idp(args: ServeArgs) -> std::io::Result<()> {
     if let Some(path) = &args.scenario {
         builder = builder.scenario(Scenario::from_file(path)?);
     }
-    if let Some(path) = args.events_file {
+    if let Some(path) = &args.events_file {
         builder = builder.events_file(path);
     }
     if let Some(token) = args.control_token {
@@ -175,6 +175,22 @@ async fn run_idp(args: ServeArgs) -> std::io::Result<()> {
         ),
     }
     println!("  control plane  {}/", idp.control_url());
+    if let Some(path) = &args.scenario {
+        println!("  scenario       {}", path.display());
+    }
+    if let Some(start) = idp.clock().fixed_start() {
+        let start = start
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        println!("  clock          fixed at {start} (moves only when told)");
+    }
+    let pending = idp.faults().len();
+    if pending > 0 {
+        println!("  faults         {pending} pending (mock-idp ctl faults)");
+    }
+    if let Some(path) = &args.events_file {
+        println!("  events file    {}", path.display());
+    }
     println!("  seed           {}", idp.seed());
     stop.recv().await;
     drop(idp);

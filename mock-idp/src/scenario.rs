@@ -49,7 +49,8 @@ pub struct Scenario {
     /// The instant a fixed clock stands at.
     #[serde(
         default,
-        with = "time::serde::rfc3339::option",
+        serialize_with = "time::serde::rfc3339::option::serialize",
+        deserialize_with = "instant",
         skip_serializing_if = "Option::is_none"
     )]
     pub clock: Option<OffsetDateTime>,
@@ -63,6 +64,21 @@ pub struct Scenario {
     /// `{"Count": 1, "Status": 503, "ErrorCode": 100, "Message"?}`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub postmark_faults: Vec<crate::postmark::Fault>,
+}
+
+/// `clock`, with a message that names it and the format.
+fn instant<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<OffsetDateTime>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    text.map(|text| {
+        OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`clock` is an RFC 3339 instant like \"2026-01-01T09:00:00Z\", not {text:?}"
+            ))
+        })
+    })
+    .transpose()
 }
 
 /// Why a scenario could not be read.
@@ -178,6 +194,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(postmark.0.contains("postmark_faults[0]"), "{postmark}");
+        let clock = Scenario::from_json(r#"{"clock": "2026-03-02 09:00"}"#).unwrap_err();
+        assert!(
+            clock.0.contains("`clock` is an RFC 3339 instant"),
+            "{clock}"
+        );
+        let section = Scenario::from_json(r#"{"tenant": {"user": []}}"#).unwrap();
+        let misspelt = crate::tenant::Tenant::fixture()
+            .unwrap()
+            .with_sections(section.tenant.unwrap())
+            .unwrap_err();
+        assert!(misspelt.0.contains(r#"no section "user""#), "{misspelt}");
         let tenant = Scenario::from_json(r#"{"tenant": []}"#).unwrap_err();
         assert!(tenant.0.contains("object"), "{tenant}");
     }

@@ -427,6 +427,14 @@ impl Tenant {
             .map_err(|e| TenantError(format!("the tenant does not serialise: {e}")))?;
         if let Value::Object(base) = &mut base {
             for (key, value) in sections {
+                // A misspelt section would silently leave the fixture's in place.
+                if !base.contains_key(&key) {
+                    let known: Vec<&str> = base.keys().map(String::as_str).collect();
+                    return Err(TenantError(format!(
+                        "the tenant has no section {key:?}; its sections are {}",
+                        known.join(", ")
+                    )));
+                }
                 base.insert(key, value);
             }
         }

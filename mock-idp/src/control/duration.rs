@@ -17,6 +17,11 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         let (number, after) = rest.split_at(digits);
+        if after.starts_with('.') {
+            return Err(format!(
+                "{text:?}: whole numbers only, as in 1h30m or 90m (not 1.5h)"
+            ));
+        }
         let number: u64 = number
             .parse()
             .map_err(|_| format!("{text:?} is not a duration like 90s, 1h30m or 14d"))?;
@@ -59,5 +64,6 @@ mod tests {
         for bad in ["", "h", "5y", "1.5h", "-3s", "99999999999999999999d"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        assert!(parse("1.5h").unwrap_err().contains("whole numbers"));
     }
 }

@@ -49,7 +49,7 @@ pub(crate) struct Access {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControlError {
     /// The HTTP status.
-    pub status: StatusCode,
+    pub status: u16,
     /// `control.invalid_input`, `control.not_found`, ...
     pub code: &'static str,
     /// What went wrong, for a person.
@@ -67,7 +67,7 @@ impl std::error::Error for ControlError {}
 impl ControlError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
-            status,
+            status: status.as_u16(),
             code,
             message: message.into(),
         }
@@ -87,6 +87,14 @@ impl ControlError {
 
     pub(crate) fn no_application(id: &str) -> Self {
         Self::not_found(format!("no application has the id {id:?}"))
+    }
+
+    pub(crate) fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "control.method_not_allowed",
+            message,
+        )
     }
 
     pub(crate) fn conflict(message: impl Into<String>) -> Self {
@@ -132,10 +140,11 @@ impl IntoResponse for ControlError {
             code: self.code,
             message: &self.message,
         };
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"mock-idp control plane\""),

@@ -55,10 +55,69 @@ fn object(body: Value, what: &str) -> Result<Map<String, Value>, ControlError> {
     }
 }
 
+/// Refuses a field `known` lacks: a misspelt field would otherwise be dropped in silence.
+fn known_fields(
+    map: &Map<String, Value>,
+    known: &Map<String, Value>,
+    what: &str,
+) -> Result<(), ControlError> {
+    match map.keys().find(|key| !known.contains_key(*key)) {
+        None => Ok(()),
+        Some(key) => {
+            let names: Vec<&str> = known.keys().map(String::as_str).collect();
+            Err(ControlError::invalid(format!(
+                "{what} has no field {key:?}; Logto's fields are {}",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// The fields of a Logto user, as the tenant serialises one.
+fn user_fields() -> Map<String, Value> {
+    match serde_json::to_value(User::default()) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+/// The fields of a Logto application, as the tenant serialises one.
+fn application_fields() -> Map<String, Value> {
+    let minimal = json!({"id": "", "name": "", "type": "SPA", "oidcClientMetadata": {}});
+    serde_json::from_value::<Application>(minimal)
+        .ok()
+        .and_then(|app| match serde_json::to_value(app) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// Adds a user in Logto's shape (`primaryEmail`, `username`, `name`, ...): the id is drawn
 /// from the seeded generator when absent, the times come from the clock.
 pub(crate) fn add_user(state: &IdpState, body: Value) -> Result<User, ControlError> {
     let mut map = object(body, "a user")?;
+    known_fields(&map, &user_fields(), "a user")?;
+    let given = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.trim().is_empty())
+    };
+    if !["primaryEmail", "username", "primaryPhone"]
+        .iter()
+        .any(|key| given(key))
+    {
+        return Err(ControlError::invalid(
+            "a user needs a primaryEmail, a username or a primaryPhone to sign in with",
+        ));
+    }
+    if let Some(email) = map.get("primaryEmail").and_then(Value::as_str)
+        && state.tenant().user_by_email(email).is_some()
+    {
+        return Err(ControlError::conflict(format!(
+            "a user with the email {email:?} exists already: change it with PATCH /_mock/users/{email}"
+        )));
+    }
     if map
         .get("id")
         .and_then(Value::as_str)
@@ -91,6 +150,7 @@ pub(crate) fn add_user(state: &IdpState, body: Value) -> Result<User, ControlErr
 /// Changes the fields of `patch` on the user with this id, email or username.
 pub(crate) fn update_user(state: &IdpState, key: &str, patch: Value) -> Result<User, ControlError> {
     let patch = object(patch, "a user patch")?;
+    known_fields(&patch, &user_fields(), "a user")?;
     let now_ms = state.clock.unix_millis();
     let updated = change_tenant(state, |tenant| {
         let user = find_user(tenant, key).ok_or_else(|| ControlError::no_user(key))?;
@@ -135,6 +195,7 @@ pub(crate) fn delete_user(state: &IdpState, key: &str) -> Result<(), ControlErro
 /// and, for a traditional web app, the secret are drawn from the seeded generator when absent.
 pub(crate) fn add_application(state: &IdpState, body: Value) -> Result<Application, ControlError> {
     let mut map = object(body, "an application")?;
+    known_fields(&map, &application_fields(), "an application")?;
     if map
         .get("id")
         .and_then(Value::as_str)
@@ -175,6 +236,7 @@ pub(crate) fn update_application(
     patch: Value,
 ) -> Result<Application, ControlError> {
     let patch = object(patch, "an application patch")?;
+    known_fields(&patch, &application_fields(), "an application")?;
     let updated = change_tenant(state, |tenant| {
         let app = tenant
             .application(id)
@@ -271,6 +333,21 @@ pub(crate) fn inject(
     // An action at an instant already past happens now.
     apply_due(state);
     Ok(Some(PendingFault { id, fault }))
+}
+
+/// Drops every pending fault.
+pub(crate) fn clear_faults(state: &IdpState) {
+    state.faults.clear(None);
+    state.events.push("fault.cleared", json!({}));
+}
+
+/// Drops one pending fault; false when none has this id.
+pub(crate) fn remove_fault(state: &IdpState, id: u64) -> bool {
+    let removed = state.faults.remove(id);
+    if removed {
+        state.events.push("fault.removed", json!({"id": id}));
+    }
+    removed
 }
 
 /// Applies the actions whose instant has come (each request to the IdP starts with this).

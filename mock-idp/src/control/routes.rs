@@ -94,15 +94,17 @@ async fn not_found(_: Allowed) -> ControlError {
     ))
 }
 
-async fn method_not_allowed(_: Allowed) -> ControlError {
-    ControlError {
-        status: StatusCode::METHOD_NOT_ALLOWED,
-        code: "control.method_not_allowed",
-        message: format!(
-            "this route does not take that method; see GET {}/",
-            super::PREFIX
-        ),
-    }
+async fn method_not_allowed(
+    _: Allowed,
+    method: axum::http::Method,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+) -> ControlError {
+    ControlError::method_not_allowed(format!(
+        "{} does not take {method} (its `Allow` header says what it takes; GET {}/ lists every \
+         route)",
+        uri.path(),
+        super::PREFIX
+    ))
 }
 
 async fn index(_: Allowed, State(state): State<IdpState>) -> Answer {
@@ -274,19 +276,19 @@ async fn add_faults(_: Allowed, State(state): State<IdpState>, body: Bytes) -> A
 }
 
 async fn clear_faults(_: Allowed, State(state): State<IdpState>) -> Answer {
-    state.faults.clear(None);
-    state.events.push("fault.cleared", json!({}));
+    ops::clear_faults(&state);
     no_content()
 }
 
 async fn remove_fault(_: Allowed, State(state): State<IdpState>, Path(id): Path<String>) -> Answer {
-    let found = id.parse::<u64>().is_ok_and(|id| state.faults.remove(id));
+    let found = id
+        .parse::<u64>()
+        .is_ok_and(|id| ops::remove_fault(&state, id));
     if !found {
         return Err(ControlError::not_found(format!(
             "no pending fault has the id {id:?}"
         )));
     }
-    state.events.push("fault.removed", json!({"id": id}));
     no_content()
 }
 

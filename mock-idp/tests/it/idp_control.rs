@@ -94,7 +94,38 @@ async fn a_change_that_would_break_the_tenant_is_refused_and_nothing_changes() {
         Some(json!({"primaryEmail": "ALICE@example.com"})),
     )
     .await;
-    let message = assert_control_error(&duplicate, 400, "control.invalid_input");
+    let message = assert_control_error(&duplicate, 409, "control.conflict");
+    assert!(
+        message.contains("PATCH /_mock/users/ALICE@example.com"),
+        "{message}"
+    );
+    for (body, reason) in [
+        (json!({"email": "dave@example.com"}), r#"no field "email""#),
+        (
+            json!({"name": "Nobody"}),
+            "needs a primaryEmail, a username or a primaryPhone",
+        ),
+    ] {
+        let refused = call(&idp, reqwest::Method::POST, "/users", Some(body)).await;
+        let message = assert_control_error(&refused, 400, "control.invalid_input");
+        assert!(message.contains(reason), "{message}");
+    }
+    let misspelt = call(
+        &idp,
+        reqwest::Method::PATCH,
+        "/users/bob@example.com",
+        Some(json!({"nme": "Bobby"})),
+    )
+    .await;
+    assert_control_error(&misspelt, 400, "control.invalid_input");
+    let taken = call(
+        &idp,
+        reqwest::Method::PATCH,
+        "/users/bob@example.com",
+        Some(json!({"primaryEmail": "alice@example.com"})),
+    )
+    .await;
+    let message = assert_control_error(&taken, 400, "control.invalid_input");
     assert!(message.contains("two users have the email"), "{message}");
     assert_eq!(idp.tenant().users.len(), before);
 
@@ -120,7 +151,11 @@ async fn a_change_that_would_break_the_tenant_is_refused_and_nothing_changes() {
     let no_route = call(&idp, reqwest::Method::GET, "/nothing-here", None).await;
     assert_control_error(&no_route, 404, "control.not_found");
     let wrong_method = call(&idp, reqwest::Method::PUT, "/clock", None).await;
-    assert_control_error(&wrong_method, 405, "control.method_not_allowed");
+    let message = assert_control_error(&wrong_method, 405, "control.method_not_allowed");
+    assert!(
+        message.starts_with("/_mock/clock does not take PUT"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -414,4 +449,30 @@ async fn the_index_lists_the_routes_with_or_without_a_trailing_slash() {
         assert_eq!(index.json()["issuer"], idp.issuer().as_str());
         assert!(index.json()["routes"].as_array().unwrap().len() > 5);
     }
+}
+
+#[tokio::test]
+async fn the_events_file_keeps_the_whole_run_and_marks_a_reset() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("events-reset.jsonl");
+    let idp = MockIdp::builder().events_file(&path).start().await.unwrap();
+    idp.advance_clock(std::time::Duration::from_secs(1));
+    idp.reset();
+    idp.advance_clock(std::time::Duration::from_secs(2));
+    drop(idp); // the file is whole once the instance is gone
+    let lines: Vec<(u64, String)> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let event: mock_idp::Event = serde_json::from_str(line).unwrap();
+            (event.seq, event.kind)
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (1, "clock.advanced".to_owned()),
+            (0, "instance.reset".to_owned()),
+            (1, "clock.advanced".to_owned()),
+        ]
+    );
 }
