@@ -330,7 +330,9 @@ impl MockIdp {
     }
 
     /// Adds a user while the IdP runs (id drawn from the seed when empty).
-    pub fn add_user(&self, user: User) -> Result<User, ControlError> {
+    pub fn add_user(&self, mut user: User) -> Result<User, ControlError> {
+        // A clear password is never written out: its digest goes instead.
+        crate::experience::password::seal(&mut user);
         let body = serde_json::to_value(user).map_err(|e| ControlError::invalid(e.to_string()))?;
         crate::control::ops::add_user(&self.state, body)
     }
@@ -769,6 +771,7 @@ impl MockIdpBuilder {
             tenant = tenant.with_sections(sections)?;
         }
         self.apply(&mut tenant, &rng, &clock);
+        tenant.seal_passwords();
         tenant.validate()?;
         for (i, fault) in builder_faults.iter().enumerate() {
             fault.validate().map_err(|e| {

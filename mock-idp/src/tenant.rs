@@ -174,6 +174,18 @@ pub struct User {
     /// Epoch milliseconds.
     #[serde(default)]
     pub updated_at: i64,
+    /// The password's digest (`password_encrypted` in Logto's users table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_encrypted: Option<String>,
+    /// How [`password_encrypted`](Self::password_encrypted) was made: `SHA256` is the one
+    /// this mock verifies (Logto's Argon2i, Argon2id, Argon2d, Bcrypt, MD5, SHA1 and Legacy
+    /// digests are refused when the tenant loads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_encryption_method: Option<String>,
+    /// A password in clear, as Logto's `POST /api/users` takes it: replaced by its digest when
+    /// the tenant loads (never written out).
+    #[serde(default, skip_serializing)]
+    pub password: Option<String>,
 }
 
 fn empty_object() -> Value {
@@ -210,6 +222,24 @@ impl User {
     pub fn username(mut self, username: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self
+    }
+
+    /// Gives the user a password (stored as its digest when the IdP starts).
+    ///
+    /// ```
+    /// use mock_idp::User;
+    /// let bob = User::email("bob@example.com").username("bob").password("correct horse 9");
+    /// assert_eq!(bob.password.as_deref(), Some("correct horse 9"));
+    /// ```
+    #[must_use]
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// Whether the user can sign in with a password.
+    pub fn has_password(&self) -> bool {
+        self.password.is_some() || self.password_encrypted.is_some()
     }
 
     /// Sets a fixed id (12 characters `[0-9a-z]` to look like Logto's).
@@ -304,6 +334,54 @@ pub struct SignInExperience {
     pub sign_up: SignUp,
     /// Sign-in methods.
     pub sign_in: SignIn,
+    /// Whether users may sign in, register, or both (default both).
+    #[serde(default)]
+    pub sign_in_mode: SignInMode,
+    /// Failed password and code attempts before an identifier is locked out.
+    #[serde(default)]
+    pub sentinel_policy: SentinelPolicy,
+}
+
+/// `signInMode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInMode {
+    /// Sign-in only: registration answers `auth.forbidden`.
+    SignIn,
+    /// Registration only: sign-in answers `auth.forbidden`.
+    Register,
+    /// Both (Logto's default).
+    #[default]
+    SignInAndRegister,
+}
+
+/// `sentinelPolicy`: Logto locks an identifier out after `maxAttempts` failed verifications
+/// (passwords and codes together) within an hour, for `lockoutDuration` minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentinelPolicy {
+    /// Failures within an hour that lock the identifier (Logto's default: 100).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Minutes the lockout lasts (Logto's default: 60).
+    #[serde(default = "default_lockout_minutes")]
+    pub lockout_duration: u32,
+}
+
+fn default_max_attempts() -> u32 {
+    100
+}
+
+fn default_lockout_minutes() -> u32 {
+    60
+}
+
+impl Default for SentinelPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: default_max_attempts(),
+            lockout_duration: default_lockout_minutes(),
+        }
+    }
 }
 
 /// `signUp`.
@@ -490,6 +568,13 @@ impl Tenant {
         scopes
     }
 
+    /// Replaces every clear `password` by its digest (what loading a tenant does).
+    pub fn seal_passwords(&mut self) {
+        for user in &mut self.users {
+            crate::experience::password::seal(user);
+        }
+    }
+
     /// Checks what the mock relies on: unique ids and user emails, secrets for confidential apps, token
     /// lifetimes within bounds (refresh tokens 1 to 730 days, as Logto; ID and access tokens at
     /// most ten years), keys.
@@ -541,6 +626,11 @@ impl Tenant {
         for user in self.users.iter().filter(|u| !u.id.is_empty()) {
             if !seen.insert(&user.id) {
                 return Err(TenantError(format!("two users have the id {:?}", user.id)));
+            }
+        }
+        for user in &self.users {
+            if let Some(reason) = crate::experience::password::unusable(user) {
+                return Err(TenantError(format!("the user {:?}: {reason}", user.id)));
             }
         }
         // Sign-in finds a user by email, so two users with one email would hide one of them.

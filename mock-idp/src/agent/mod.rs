@@ -194,12 +194,74 @@ impl Agent {
         self.email_code(idp, from, email, Flow::Register).await
     }
 
-    async fn email_code(&self, idp: &MockIdp, from: &Page, email: &str, flow: Flow) -> Page {
+    /// Signs an existing user in on Logto's pages with a password: from `from` (the app's
+    /// redirect to Logto, or a first screen), types `identifier` (an email or a username),
+    /// then the password (on the same page when the tenant signs in by password only; after
+    /// "Sign in with password" on the code page when emails sign in by code first, which has
+    /// mailed a code as Logto does), and returns Logto's 303 back to the app, as
+    /// [`sign_in_with_email_code`](Self::sign_in_with_email_code) does.
+    ///
+    /// # Panics
+    ///
+    /// When Logto does not complete the sign-in, with its message ("Incorrect account or
+    /// password…", a lockout, a suspended account, a method the tenant has not enabled).
+    pub async fn sign_in_with_password(
+        &self,
+        idp: &MockIdp,
+        from: &Page,
+        identifier: &str,
+        password: &str,
+    ) -> Page {
+        let base = idp.base_url();
+        let first = self.first_screen(idp, from).await;
+        let sign_in = format!("{base}/sign-in");
+        let one_page = first.has(r#"id="password""#);
+        let mut form = vec![("identifier", identifier)];
+        if one_page {
+            form.push(("password", password));
+        }
+        let mut answer = self.post_form(&sign_in, &form).await;
+        if !one_page {
+            // An email signed in by code first: Logto mails a code, and its page offers the
+            // password instead, as a person would click it.
+            if answer.status == 303 && answer.location().ends_with("/sign-in/verification-code") {
+                let code_page = self.follow(&answer).await;
+                assert!(
+                    code_page.has(r#"id="switch-to-password""#),
+                    "Logto signs {identifier} in with a code only: the tenant has no password \
+                     sign-in for emails"
+                );
+            } else {
+                assert!(
+                    answer.status == 303 && answer.location().ends_with("/sign-in/password"),
+                    "Logto did not ask for the password of {identifier}: {}",
+                    answer.alert().unwrap_or_else(|| format!("{answer:?}"))
+                );
+            }
+            answer = self
+                .post_form(&format!("{sign_in}/password"), &[("password", password)])
+                .await;
+        }
+        assert!(
+            answer.status == 303,
+            "Logto did not sign {identifier} in with the password: {}",
+            answer.alert().unwrap_or_else(|| format!("{answer:?}"))
+        );
+        let back = self.follow_within(base, answer).await;
+        assert!(
+            back.is_redirect(),
+            "expected Logto's redirect back to the app, got {back:?}"
+        );
+        back
+    }
+
+    /// Follows `from` to Logto's first screen, or panics saying why there is none.
+    async fn first_screen(&self, idp: &MockIdp, from: &Page) -> Page {
         let base = idp.base_url();
         let first = self.follow_within(base, from.clone()).await;
         if first.is_redirect() {
             panic!(
-                "Logto did not ask for an email: it sent the agent to {} (an IdP session of this \
+                "Logto did not ask who is signing in: it sent the agent to {} (an IdP session of this \
                  agent is still alive: sign out first, or ask with prompt=login)",
                 first.location()
             );
@@ -219,6 +281,12 @@ impl Agent {
             first.status == 200 && first.has(r#"id="identifier""#),
             "expected Logto's first screen, got {first:?}"
         );
+        first
+    }
+
+    async fn email_code(&self, idp: &MockIdp, from: &Page, email: &str, flow: Flow) -> Page {
+        let base = idp.base_url();
+        self.first_screen(idp, from).await;
         let cursor = idp.inbox().cursor();
         let root = flow.root();
         let sent = self

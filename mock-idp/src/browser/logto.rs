@@ -70,7 +70,50 @@ impl Browser {
         async move { self.email_code(at, idp, email, Flow::Register).await }
     }
 
-    async fn email_code(&self, at: At, idp: &MockIdp, email: &str, flow: Flow) {
+    /// Signs an existing user in on Logto's pages with a password, from wherever the app sent
+    /// the browser: types `identifier` (an email or a username), then the password (on the same
+    /// page when the tenant signs in by password only; through "Sign in with password" when
+    /// emails sign in by code first), and waits until Logto has sent the browser back to the
+    /// app.
+    ///
+    /// # Panics
+    ///
+    /// As [`sign_in_with_email_code`](Self::sign_in_with_email_code), and with Logto's message
+    /// when it refuses the password ("Incorrect account or password…", a lockout).
+    #[track_caller]
+    pub fn sign_in_with_password<'a>(
+        &'a self,
+        idp: &'a MockIdp,
+        identifier: &'a str,
+        password: &'a str,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        let at = Location::caller();
+        async move { self.password_at(at, idp, identifier, password).await }
+    }
+
+    async fn password_at(&self, at: At, idp: &MockIdp, identifier: &str, password: &str) {
+        self.to_first_screen(at, idp, Flow::SignIn).await;
+        self.fill_at(at, "#identifier", identifier).await;
+        if !self.exists("#password").await {
+            self.click_at(at, "#submit").await;
+            let failed = format!("Logto did not ask for the password of {identifier}");
+            self.wait_for_logto_step(at, idp, "#password, #switch-to-password", &failed)
+                .await;
+            if !self.exists("#password").await {
+                // The code page of an email signed in by code first.
+                self.click_at(at, "#switch-to-password").await;
+                self.wait_for_logto_step(at, idp, "#password", &failed)
+                    .await;
+            }
+        }
+        self.fill_at(at, "#password", password).await;
+        self.click_at(at, "#submit").await;
+        self.wait_until_back(at, idp, identifier, Flow::SignIn)
+            .await;
+    }
+
+    /// Waits for Logto's first screen and, if it is the other one, switches to `flow`'s.
+    async fn to_first_screen(&self, at: At, idp: &MockIdp, flow: Flow) {
         self.wait_for_logto_step(at, idp, "#identifier", "Logto's sign-in page did not show")
             .await;
         let url = self.url().await;
@@ -86,6 +129,10 @@ impl Browser {
             self.wait_until(at, "h1", |text| text.trim() == heading, &what)
                 .await;
         }
+    }
+
+    async fn email_code(&self, at: At, idp: &MockIdp, email: &str, flow: Flow) {
+        self.to_first_screen(at, idp, flow).await;
         let cursor = idp.inbox().cursor();
         self.fill_at(at, "#identifier", email).await;
         self.click_at(at, "#submit").await;

@@ -75,10 +75,16 @@ fn known_fields(
 
 /// The fields of a Logto user, as the tenant serialises one.
 fn user_fields() -> Map<String, Value> {
-    match serde_json::to_value(User::default()) {
+    let mut fields = match serde_json::to_value(User::default()) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
+    };
+    // Written out only when set (the digest), or never (a clear password, as POST /api/users
+    // takes it).
+    for optional in ["passwordEncrypted", "passwordEncryptionMethod", "password"] {
+        fields.insert(optional.into(), Value::Null);
     }
+    fields
 }
 
 /// The fields of a Logto application, as the tenant serialises one.
@@ -129,8 +135,9 @@ pub(crate) fn add_user(state: &IdpState, body: Value) -> Result<User, ControlErr
     for key in ["createdAt", "updatedAt"] {
         map.entry(key).or_insert(Value::from(now_ms));
     }
-    let user: User = serde_json::from_value(Value::Object(map))
+    let mut user: User = serde_json::from_value(Value::Object(map))
         .map_err(|e| ControlError::invalid(format!("not a Logto user: {e}")))?;
+    crate::experience::password::seal(&mut user);
     let added = change_tenant(state, |tenant| {
         if tenant.user(&user.id).is_some() {
             return Err(ControlError::conflict(format!(
@@ -162,8 +169,9 @@ pub(crate) fn update_user(state: &IdpState, key: &str, patch: Value) -> Result<U
             map.insert(field, value);
         }
         map.insert("updatedAt".into(), Value::from(now_ms));
-        let next: User = serde_json::from_value(Value::Object(map))
+        let mut next: User = serde_json::from_value(Value::Object(map))
             .map_err(|e| ControlError::invalid(format!("not a Logto user: {e}")))?;
+        crate::experience::password::seal(&mut next);
         if let Some(slot) = tenant.users.iter_mut().find(|u| u.id == user.id) {
             *slot = next.clone();
         }

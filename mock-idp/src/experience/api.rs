@@ -6,6 +6,7 @@
 //! | start | `PUT /api/experience` `{"interactionEvent": "SignIn" \| "Register"}` | 204 |
 //! | send code | `POST /api/experience/verification/verification-code` `{"identifier": {"type": "email", "value": …}, "interactionEvent": …}` | 200 `{"verificationId"}` |
 //! | verify | `POST …/verification-code/verify` `{"identifier", "verificationId", "code"}` | 200 `{"verificationId"}` |
+//! | password | `POST /api/experience/verification/password` `{"identifier": {"type": "username" \| "email" \| "phone", "value"}, "password"}` | 200 `{"verificationId"}` |
 //! | identify | `POST /api/experience/identification` `{"verificationId"}` | 204 sign-in, 201 registration |
 //! | switch | `PUT /api/experience/interaction-event` `{"interactionEvent"}` | 204 |
 //! | submit | `POST /api/experience/submit` | 200 `{"redirectTo"}` |
@@ -20,7 +21,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::engine::{self, Identified, InteractionEvent};
+use super::engine::{self, Identified, Identifier, IdentifierKind, InteractionEvent};
 use super::errors::ExperienceError;
 use crate::interaction::Interaction;
 use crate::request_error::RequestError;
@@ -39,10 +40,10 @@ struct EventBody {
 }
 
 #[derive(Deserialize)]
-struct Identifier {
-    #[serde(rename = "type")]
-    kind: String,
-    value: String,
+#[serde(rename_all = "camelCase")]
+struct PasswordBody {
+    identifier: Identifier,
+    password: String,
 }
 
 #[derive(Deserialize)]
@@ -66,12 +67,12 @@ struct IdentifyBody {
     verification_id: String,
 }
 
-/// Email codes only: a phone has no SMS connector here; other identifiers take no code.
+/// Email codes only: a phone has no SMS connector here; a username takes no code.
 fn email_of(identifier: &Identifier) -> Result<&str, ExperienceError> {
-    match identifier.kind.as_str() {
-        "email" => Ok(&identifier.value),
-        "phone" => Err(ExperienceError::ConnectorNotFound { kind: "sms" }),
-        _ => Err(ExperienceError::InvalidInput),
+    match identifier.kind {
+        IdentifierKind::Email => Ok(&identifier.value),
+        IdentifierKind::Phone => Err(ExperienceError::ConnectorNotFound { kind: "sms" }),
+        IdentifierKind::Username => Err(ExperienceError::InvalidInput),
     }
 }
 
@@ -117,7 +118,7 @@ pub(crate) async fn switch_event(
 ) -> Response {
     run(&state, &headers, |uid, _| {
         let EventBody { interaction_event } = body(&bytes)?;
-        engine::switch_event(&state, uid, interaction_event);
+        engine::switch_event(&state, uid, interaction_event)?;
         Ok(StatusCode::NO_CONTENT.into_response())
     })
 }
@@ -149,6 +150,21 @@ pub(crate) async fn verify(
         let request: VerifyBody = body(&bytes)?;
         let email = email_of(&request.identifier)?;
         let id = engine::verify(&state, uid, &request.verification_id, email, &request.code)?;
+        Ok(Json(json!({ "verificationId": id })).into_response())
+    })
+}
+
+pub(crate) async fn verify_password(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    run(&state, &headers, |uid, _| {
+        let request: PasswordBody = body(&bytes)?;
+        if request.password.is_empty() {
+            return Err(ExperienceError::InvalidInput);
+        }
+        let id = engine::verify_password(&state, uid, &request.identifier, &request.password)?;
         Ok(Json(json!({ "verificationId": id })).into_response())
     })
 }

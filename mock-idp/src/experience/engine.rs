@@ -64,6 +64,41 @@ impl InteractionEvent {
     }
 }
 
+/// What a user signs in with (Logto's `SignInIdentifier`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum IdentifierKind {
+    Username,
+    Email,
+    Phone,
+}
+
+impl IdentifierKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Username => "username",
+            Self::Email => "email",
+            Self::Phone => "phone",
+        }
+    }
+}
+
+/// An identifier and its value (`{"type": "username", "value": "bob"}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Identifier {
+    #[serde(rename = "type")]
+    pub kind: IdentifierKind,
+    pub value: String,
+}
+
+/// A password that matched: who it identifies.
+#[derive(Clone, Debug)]
+pub(crate) struct PasswordVerification {
+    pub id: String,
+    pub identifier: Identifier,
+    pub user_id: String,
+}
+
 /// One emailed code.
 #[derive(Clone, Debug)]
 pub(crate) struct CodeVerification {
@@ -83,6 +118,10 @@ pub(crate) struct CodeVerification {
 pub(crate) struct InteractionState {
     pub event: Option<InteractionEvent>,
     pub verifications: Vec<CodeVerification>,
+    /// The interaction's password verification (one at a time: a new one replaces it).
+    pub password: Option<PasswordVerification>,
+    /// What the user typed on the first screen, for the password page that follows.
+    pub pending: Option<Identifier>,
     pub user_id: Option<String>,
 }
 
@@ -98,6 +137,8 @@ impl InteractionState {
 pub(crate) struct ExperienceStore {
     interactions: Mutex<HashMap<String, InteractionState>>,
     sends: Mutex<HashMap<String, Vec<OffsetDateTime>>>,
+    /// Failed verifications and lockouts per identifier.
+    sentinel: super::sentinel::Sentinel,
 }
 
 impl ExperienceStore {
@@ -124,6 +165,12 @@ impl ExperienceStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        self.sentinel.clear();
+    }
+
+    /// Remembers what the user typed on the first screen (for the password page).
+    pub(crate) fn set_pending(&self, uid: &str, identifier: Identifier) {
+        self.update(uid, |s| s.pending = Some(identifier));
     }
 
     fn update<T>(&self, uid: &str, change: impl FnOnce(&mut InteractionState) -> T) -> T {
@@ -185,9 +232,95 @@ pub(crate) fn start(state: &IdpState, uid: &str, event: InteractionEvent) {
 }
 
 /// `PUT /api/experience/interaction-event`: switches between sign-in and registration,
-/// keeping the verifications already done.
-pub(crate) fn switch_event(state: &IdpState, uid: &str, event: InteractionEvent) {
+/// keeping the verifications already done. A password reset cannot be switched to or from,
+/// and the sign-in mode must allow the new event.
+pub(crate) fn switch_event(state: &IdpState, uid: &str, event: InteractionEvent) -> Result<(), E> {
+    let current = state.experience.get(uid).event.ok_or(E::SessionNotFound)?;
+    let reset = InteractionEvent::ForgotPassword;
+    if (current == reset) != (event == reset) {
+        return Err(E::NotSupportedForForgotPassword { status: 400 });
+    }
+    check_mode(state, event)?;
     state.experience.update(uid, |s| s.event = Some(event));
+    Ok(())
+}
+
+/// Whether the tenant's sign-in mode allows `event` (`auth.forbidden`, 403, when not).
+fn check_mode(state: &IdpState, event: InteractionEvent) -> Result<(), E> {
+    use crate::tenant::SignInMode;
+    let mode = state.tenant().sign_in_experience.sign_in_mode;
+    match (event, mode) {
+        (InteractionEvent::SignIn, SignInMode::Register)
+        | (InteractionEvent::Register, SignInMode::SignIn) => Err(E::Forbidden),
+        _ => Ok(()),
+    }
+}
+
+/// The user an identifier names: email any case, username and phone as given.
+pub(crate) fn find_user(state: &IdpState, identifier: &Identifier) -> Option<User> {
+    let tenant = state.tenant();
+    let value = identifier.value.trim();
+    match identifier.kind {
+        IdentifierKind::Email => tenant.user_by_email(value).cloned(),
+        IdentifierKind::Username => tenant
+            .users
+            .iter()
+            .find(|u| u.username.as_deref() == Some(value))
+            .cloned(),
+        IdentifierKind::Phone => tenant
+            .users
+            .iter()
+            .find(|u| u.primary_phone.as_deref() == Some(value))
+            .cloned(),
+    }
+}
+
+/// `POST /api/experience/verification/password`: checks the password of the user the
+/// identifier names. A wrong password, an unknown identifier and a user without a password
+/// all answer `session.invalid_credentials`, as Logto does (nothing to enumerate accounts
+/// with); a suspended user learns it only with the right password. Every attempt goes to the
+/// sentinel, which may lock the identifier out.
+pub(crate) fn verify_password(
+    state: &IdpState,
+    uid: &str,
+    identifier: &Identifier,
+    password: &str,
+) -> Result<String, E> {
+    if state.experience.get(uid).event.is_none() {
+        return Err(E::SessionNotFound);
+    }
+    let now = state.clock.now();
+    let target = identifier.value.trim().to_owned();
+    if let Some(minutes) = state.experience.sentinel.blocked(&target, now) {
+        return Err(E::Blocked { minutes });
+    }
+    let user = find_user(state, identifier).filter(|u| super::password::matches(u, password));
+    let policy = state.tenant().sign_in_experience.sentinel_policy;
+    let locked = state
+        .experience
+        .sentinel
+        .report(&target, user.is_none(), now, policy);
+    state.events.push(
+        "verification.password",
+        json!({"uid": uid, "identifier_type": identifier.kind, "verified": user.is_some(),
+               "locked_out": locked.is_some()}),
+    );
+    if let Some(minutes) = locked {
+        return Err(E::Blocked { minutes });
+    }
+    let user = user.ok_or(E::InvalidCredentials)?;
+    if user.is_suspended {
+        return Err(E::Suspended);
+    }
+    let id = state.rng.id(21);
+    state.experience.update(uid, |s| {
+        s.password = Some(PasswordVerification {
+            id: id.clone(),
+            identifier: identifier.clone(),
+            user_id: user.id.clone(),
+        });
+    });
+    Ok(id)
 }
 
 /// Whether the tenant lets `event` go through an email code.
@@ -315,6 +448,10 @@ pub(crate) fn verify(
     code: &str,
 ) -> Result<String, E> {
     let now = state.clock.now();
+    let target = email.trim().to_owned();
+    if let Some(minutes) = state.experience.sentinel.blocked(&target, now) {
+        return Err(E::Blocked { minutes });
+    }
     let result = state.experience.update(uid, |s| {
         let record = s
             .verifications
@@ -341,6 +478,20 @@ pub(crate) fn verify(
         record.verified = true;
         Ok(record.id.clone())
     });
+    // A wrong code counts against the identifier, as a wrong password does.
+    let policy = state.tenant().sign_in_experience.sentinel_policy;
+    let failed = matches!(result, Err(E::CodeMismatch));
+    if let Some(minutes) = state
+        .experience
+        .sentinel
+        .report(&target, failed, now, policy)
+    {
+        state.events.push(
+            "verification_code.verify",
+            json!({"uid": uid, "verification_id": verification_id, "error": "session.verification_blocked_too_many_attempts"}),
+        );
+        return Err(E::Blocked { minutes });
+    }
     let outcome = match &result {
         Ok(_) => json!({"uid": uid, "verification_id": verification_id, "verified": true}),
         Err(error) => {
@@ -370,6 +521,14 @@ pub(crate) fn identify(
 ) -> Result<Identified, E> {
     let current = state.experience.get(uid);
     let event = current.event.ok_or(E::SessionNotFound)?;
+    if let Some(password) = current
+        .password
+        .as_ref()
+        .filter(|p| p.id == verification_id)
+    {
+        return identify_by_password(state, uid, event, password);
+    }
+    check_mode(state, event)?;
     let record = current
         .verifications
         .iter()
@@ -410,6 +569,52 @@ pub(crate) fn identify(
         json!({"uid": uid, "account_id": user_id, "registered": identified == Identified::Registered}),
     );
     Ok(identified)
+}
+
+/// Identification with a matched password: a sign-in, if the tenant has password sign-in for
+/// that kind of identifier.
+fn identify_by_password(
+    state: &IdpState,
+    uid: &str,
+    event: InteractionEvent,
+    password: &PasswordVerification,
+) -> Result<Identified, E> {
+    match event {
+        InteractionEvent::SignIn => {}
+        InteractionEvent::ForgotPassword => {
+            return Err(E::NotSupportedForForgotPassword { status: 422 });
+        }
+        // A registration proves its identifier with a code or a new password, not an old one.
+        InteractionEvent::Register => return Err(E::VerificationFailed),
+    }
+    check_mode(state, event)?;
+    let kind = password.identifier.kind.as_str();
+    let enabled = state
+        .tenant()
+        .sign_in_experience
+        .sign_in
+        .methods
+        .iter()
+        .any(|m| m.identifier == kind && m.password);
+    if !enabled {
+        return Err(E::MethodNotEnabled);
+    }
+    let user = state
+        .tenant()
+        .user(&password.user_id)
+        .cloned()
+        .ok_or(E::InvalidCredentials)?;
+    if user.is_suspended {
+        return Err(E::Suspended);
+    }
+    state
+        .experience
+        .update(uid, |s| s.user_id = Some(user.id.clone()));
+    state.events.push(
+        "experience.identified",
+        json!({"uid": uid, "account_id": user.id, "registered": false, "by": "password"}),
+    );
+    Ok(Identified::SignedIn)
 }
 
 /// Creates a user as Logto does at registration: a 12-character `[0-9a-z]` id, the verified
@@ -476,6 +681,9 @@ pub(crate) fn read(state: &IdpState, uid: &str) -> Value {
             json!({"id": v.id, "type": "EmailVerificationCode",
                    "identifier": {"type": "email", "value": v.email}, "verified": v.verified})
         })
+        .chain(current.password.iter().map(|p| {
+            json!({"id": p.id, "type": "Password", "identifier": p.identifier, "verified": true})
+        }))
         .collect();
     json!({
         "interactionEvent": current.event,

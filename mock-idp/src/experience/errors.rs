@@ -44,6 +44,16 @@ pub(crate) enum ExperienceError {
     IdentifierNotFound,
     /// `request.message_rate_limited`: too many codes to one recipient.
     RateLimited,
+    /// `session.invalid_credentials` (422): a wrong password, an unknown identifier, or a user
+    /// without a password; the three are not told apart.
+    InvalidCredentials,
+    /// `session.verification_blocked_too_many_attempts` (400): the sentinel's lockout.
+    Blocked { minutes: i64 },
+    /// `auth.forbidden` (403): the sign-in mode does not allow this event.
+    Forbidden,
+    /// `session.not_supported_for_forgot_password`: 400 when switching to or from a password
+    /// reset, 422 when a reset is identified by a password.
+    NotSupportedForForgotPassword { status: u16 },
     /// `connector.not_found`: no connector of this kind (`email`, `sms`).
     ConnectorNotFound { kind: &'static str },
     /// What the Postmark connector answered (`connector.general`, ...), as it answered it.
@@ -76,6 +86,23 @@ impl ExperienceError {
                     format!("User with {identifier} does not exist."),
                 );
             }
+            Self::Blocked { minutes } => {
+                let unit = if *minutes == 1 { "minute" } else { "minutes" };
+                return (
+                    S::BAD_REQUEST,
+                    "session.verification_blocked_too_many_attempts",
+                    format!(
+                        "Too many attempts in a short time. Please try again in {minutes} {unit}."
+                    ),
+                );
+            }
+            Self::NotSupportedForForgotPassword { status } => {
+                return (
+                    S::from_u16(*status).unwrap_or(S::BAD_REQUEST),
+                    "session.not_supported_for_forgot_password",
+                    "This operation is not supported for forgot password.".to_owned(),
+                );
+            }
             Self::ConnectorNotFound { kind } => {
                 return (
                     S::NOT_IMPLEMENTED,
@@ -87,6 +114,16 @@ impl ExperienceError {
                 S::BAD_REQUEST,
                 "guard.invalid_input",
                 "The request body is invalid.",
+            ),
+            Self::InvalidCredentials => (
+                S::UNPROCESSABLE_ENTITY,
+                "session.invalid_credentials",
+                "Incorrect account or password. Please check your input.",
+            ),
+            Self::Forbidden => (
+                S::FORBIDDEN,
+                "auth.forbidden",
+                "Forbidden. Please check your user roles and permissions.",
             ),
             Self::CodeMismatch => (
                 S::BAD_REQUEST,

@@ -6,6 +6,8 @@ pub(crate) mod api;
 pub(crate) mod engine;
 pub(crate) mod errors;
 pub(crate) mod pages;
+pub(crate) mod password;
+pub(crate) mod sentinel;
 
 use axum::Router;
 use axum::routing::{get, post, put};
@@ -25,6 +27,10 @@ pub(crate) fn router() -> Router<IdpState> {
         .route(
             "/api/experience/verification/verification-code/verify",
             post(api::verify),
+        )
+        .route(
+            "/api/experience/verification/password",
+            post(api::verify_password),
         )
         .route("/api/experience/identification", post(api::identify))
         .route("/api/experience/submit", post(api::submit))
@@ -47,6 +53,10 @@ pub(crate) fn router() -> Router<IdpState> {
         .route(
             "/register/verification-code/resend",
             post(pages::register_resend),
+        )
+        .route(
+            "/sign-in/password",
+            get(pages::sign_in_password).post(pages::sign_in_password_post),
         )
         .route("/sign-in/create-account", post(pages::create_account))
         .route("/register/sign-in-instead", post(pages::sign_in_instead))

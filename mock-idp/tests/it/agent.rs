@@ -51,7 +51,7 @@ async fn sign_in_of_an_unknown_email_fails_with_logtos_offer() {
 }
 
 #[tokio::test]
-#[should_panic(expected = "Logto did not ask for an email")]
+#[should_panic(expected = "Logto did not ask who is signing in")]
 async fn sign_in_while_logtos_session_lives_fails_saying_why() {
     let idp = MockIdp::start().await.unwrap();
     let (agent, _) = signed_in(&idp, "alice@example.com").await;

@@ -281,7 +281,10 @@ async fn html_and_script_in_the_email_field_are_escaped_on_every_page() {
     let invalid = browser
         .post_form("/sign-in", &[("identifier", hostile)])
         .await;
-    assert_eq!(invalid.alert().as_deref(), Some("The email is invalid."));
+    assert_eq!(
+        invalid.alert().as_deref(),
+        Some("The username or email is invalid.")
+    );
     // A valid address can still carry characters that need escaping.
     let tricky = "o'brien&co@example.com";
     let cursor = idp.idp.inbox().cursor();

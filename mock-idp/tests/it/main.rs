@@ -15,6 +15,7 @@ mod idp_faults;
 mod idp_front_door;
 mod idp_openidconnect;
 mod idp_pages;
+mod idp_password;
 mod idp_refresh;
 mod idp_sign_out;
 mod idp_support;

@@ -25,3 +25,35 @@ async fn an_existing_user_signs_in_with_the_code_from_the_inbox_api() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_user_signs_in_with_a_username_and_password_after_a_wrong_one() {
+    journey(|j| async move {
+        j.open_logto("#sign-in", "Sign in").await;
+        j.browser.fill("#identifier", "bob").await;
+        j.browser.click("#submit").await;
+        j.browser.wait_for_text("h1", "Enter password").await;
+        j.browser.fill("#password", "not-his-password").await;
+        j.browser.click("#submit").await;
+        j.browser
+            .wait_for_text(
+                "[role=alert]",
+                "Incorrect account or password. Please check your input.",
+            )
+            .await;
+        j.browser.fill("#password", "bob-Secret-1").await;
+        j.browser.click("#submit").await;
+        j.assert_signed_in("bob@example.com").await;
+
+        // The helper walks the same pages.
+        j.browser.goto(&j.stack.app_url("/sign-out")).await;
+        j.browser.confirm_sign_out(&j.stack.idp).await;
+        j.browser.goto(&j.stack.app_url("/")).await;
+        j.browser.click("#sign-in").await;
+        j.browser
+            .sign_in_with_password(&j.stack.idp, "alice@example.com", "alice-Secret-1")
+            .await;
+        j.assert_signed_in("alice@example.com").await;
+    })
+    .await;
+}

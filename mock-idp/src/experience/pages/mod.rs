@@ -30,7 +30,11 @@ use crate::interaction::Interaction;
 use crate::request_error::RequestError;
 use crate::state::IdpState;
 
-const SCRIPT: &str = include_str!("../../assets/experience.js");
+mod password;
+
+pub(crate) use password::{sign_in_password, sign_in_password_post};
+
+const SCRIPT: &str = include_str!("../../../assets/experience.js");
 /// The pages' Content-Security-Policy. No `form-action`: browsers apply it to the redirects that follow a submit too, and these
 /// forms end in a redirect to the app's callback on another origin.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
@@ -68,6 +72,12 @@ struct IdentifierPage<'a> {
     app_name: &'a str,
     error: Option<String>,
     action: &'a str,
+    /// "Email", "Username / Email", …: the identifiers this screen takes.
+    label: String,
+    /// `email` when only emails are taken, else `text`.
+    input_type: &'static str,
+    /// Password sign-in only: the password is asked on this page too.
+    with_password: bool,
     identifier: &'a str,
     button: &'a str,
     switch_prompt: &'a str,
@@ -86,6 +96,8 @@ struct CodePage<'a> {
     resend_action: String,
     resend_in: i64,
     back_href: String,
+    /// At sign-in, when the email can also sign in with a password.
+    password_switch: bool,
     inbox_url: Option<&'a str>,
 }
 
@@ -168,6 +180,18 @@ fn identifier_page(
         Mode::SignIn => Mode::Register,
         Mode::Register => Mode::SignIn,
     };
+    let kinds = match mode {
+        Mode::SignIn => sign_in_kinds(state),
+        Mode::Register => vec![engine::IdentifierKind::Email],
+    };
+    let label: Vec<&str> = kinds
+        .iter()
+        .map(|kind| match kind {
+            engine::IdentifierKind::Username => "Username",
+            engine::IdentifierKind::Email => "Email",
+            engine::IdentifierKind::Phone => "Phone number",
+        })
+        .collect();
     let view = IdentifierPage {
         heading: match mode {
             Mode::SignIn => "Sign in",
@@ -175,6 +199,13 @@ fn identifier_page(
         },
         app_name: &app,
         action: mode.root(),
+        label: label.join(" / "),
+        input_type: if kinds == [engine::IdentifierKind::Email] {
+            "email"
+        } else {
+            "text"
+        },
+        with_password: mode == Mode::SignIn && password_only(state),
         identifier,
         button: match mode {
             Mode::SignIn => "Sign in",
@@ -214,7 +245,27 @@ fn form_value(body: &[u8], name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `POST /sign-in`, `/register`: starts the experience and sends the code.
+/// The kinds of identifier the sign-in screen takes, in Logto's order (username, email, phone).
+fn sign_in_kinds(state: &IdpState) -> Vec<engine::IdentifierKind> {
+    use engine::IdentifierKind as K;
+    let tenant = state.tenant();
+    let methods = &tenant.sign_in_experience.sign_in.methods;
+    [K::Username, K::Email, K::Phone]
+        .into_iter()
+        .filter(|kind| methods.iter().any(|m| m.identifier == kind.as_str()))
+        .collect()
+}
+
+/// Whether every sign-in method is by password alone: Logto then asks for the identifier and
+/// the password on one page.
+fn password_only(state: &IdpState) -> bool {
+    let tenant = state.tenant();
+    let methods = &tenant.sign_in_experience.sign_in.methods;
+    !methods.is_empty() && methods.iter().all(|m| m.password && !m.verification_code)
+}
+
+/// `POST /sign-in`, `/register`: starts the experience and sends the code (or, at sign-in,
+/// goes on to the password).
 pub(crate) async fn submit_identifier(
     state: &IdpState,
     headers: &HeaderMap,
@@ -224,6 +275,9 @@ pub(crate) async fn submit_identifier(
     let Ok((uid, interaction)) = engine::interaction_of(state, headers) else {
         return session_lost(state);
     };
+    if mode == Mode::SignIn {
+        return password::route_sign_in(state, &uid, &interaction, body).await;
+    }
     let email = form_value(body, "identifier");
     if !engine::valid_email(&email) {
         return identifier_page(
@@ -260,6 +314,14 @@ fn code_page(
         resend_action: format!("{}/verification-code/resend", mode.root()),
         resend_in: resend_in(state, latest),
         back_href: root_href(mode, interaction),
+        password_switch: mode == Mode::SignIn
+            && state
+                .tenant()
+                .sign_in_experience
+                .sign_in
+                .methods
+                .iter()
+                .any(|m| m.identifier == "email" && m.password),
         inbox_url: state.inbox_url.as_deref(),
         error: error.clone(),
     };
@@ -365,7 +427,9 @@ pub(crate) async fn switch_and_finish(state: &IdpState, headers: &HeaderMap, to:
     let Some(latest) = state.experience.get(&uid).latest().cloned() else {
         return see_other(&root_href(from, &interaction));
     };
-    engine::switch_event(state, &uid, to.event());
+    if let Err(error) = engine::switch_event(state, &uid, to.event()) {
+        return code_page(state, &uid, from, &interaction, None, Some(error.message()));
+    }
     match engine::identify(state, &uid, &interaction, &latest.id) {
         Ok(Identified::SignedIn | Identified::Registered) => {
             finish(state, &uid, from, &interaction)
