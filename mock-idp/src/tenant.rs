@@ -11,6 +11,10 @@ use serde_json::Value;
 
 use crate::fixtures;
 
+pub use crate::experience::password_policy::{
+    CharacterTypesPolicy, LengthPolicy, PasswordPolicy, RejectsPolicy,
+};
+
 /// A Logto tenant's configuration.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -340,6 +344,9 @@ pub struct SignInExperience {
     /// Failed password and code attempts before an identifier is locked out.
     #[serde(default)]
     pub sentinel_policy: SentinelPolicy,
+    /// What new passwords must be (Logto's defaults when left out).
+    #[serde(default)]
+    pub password_policy: PasswordPolicy,
 }
 
 /// `signInMode`.

@@ -7,7 +7,9 @@
 //! | send code | `POST /api/experience/verification/verification-code` `{"identifier": {"type": "email", "value": …}, "interactionEvent": …}` | 200 `{"verificationId"}` |
 //! | verify | `POST …/verification-code/verify` `{"identifier", "verificationId", "code"}` | 200 `{"verificationId"}` |
 //! | password | `POST /api/experience/verification/password` `{"identifier": {"type": "username" \| "email" \| "phone", "value"}, "password"}` | 200 `{"verificationId"}` |
-//! | identify | `POST /api/experience/identification` `{"verificationId"}` | 204 sign-in, 201 registration |
+//! | new username | `POST /api/experience/verification/new-password-identity` `{"identifier": {"type": "username", "value"}, "password"}` | 200 `{"verificationId"}` |
+//! | profile | `POST /api/experience/profile` `{"type": "username" \| "password", "value"}` or `{"type": "email", "verificationId"}` | 204 |
+//! | identify | `POST /api/experience/identification` `{"verificationId"}` (a registration: `{}` goes by the profile) | 204 sign-in, 201 registration |
 //! | switch | `PUT /api/experience/interaction-event` `{"interactionEvent"}` | 204 |
 //! | submit | `POST /api/experience/submit` | 200 `{"redirectTo"}` |
 //! | read | `GET /api/experience/interaction` | 200 |
@@ -23,6 +25,7 @@ use serde_json::json;
 
 use super::engine::{self, Identified, Identifier, IdentifierKind, InteractionEvent};
 use super::errors::ExperienceError;
+use super::profile;
 use crate::interaction::Interaction;
 use crate::request_error::RequestError;
 use crate::state::IdpState;
@@ -64,7 +67,24 @@ struct VerifyBody {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct IdentifyBody {
-    verification_id: String,
+    /// Left out, a registration goes by its profile.
+    verification_id: Option<String>,
+}
+
+/// `POST /api/experience/profile`: one of Logto's profile updates.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+enum ProfileBody {
+    Username {
+        value: String,
+    },
+    Password {
+        value: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Email {
+        verification_id: String,
+    },
 }
 
 /// Email codes only: a phone has no SMS connector here; a username takes no code.
@@ -169,14 +189,58 @@ pub(crate) async fn verify_password(
     })
 }
 
+pub(crate) async fn profile(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    run(&state, &headers, |uid, _| {
+        let update = match body(&bytes)? {
+            ProfileBody::Username { value } => profile::Update::Username(value),
+            ProfileBody::Password { value } if !value.is_empty() => {
+                profile::Update::Password(value)
+            }
+            ProfileBody::Password { .. } => return Err(ExperienceError::InvalidInput),
+            ProfileBody::Email { verification_id } => profile::Update::Email { verification_id },
+        };
+        profile::update(&state, uid, update)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+}
+
+pub(crate) async fn new_password_identity(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    run(&state, &headers, |uid, _| {
+        let request: PasswordBody = body(&bytes)?;
+        let id = profile::new_password_identity(
+            &state,
+            uid,
+            request.identifier.kind,
+            &request.identifier.value,
+            &request.password,
+        )?;
+        Ok(Json(json!({ "verificationId": id })).into_response())
+    })
+}
+
 pub(crate) async fn identify(
     State(state): State<IdpState>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
     run(&state, &headers, |uid, interaction| {
-        let IdentifyBody { verification_id } = body(&bytes)?;
-        let status = match engine::identify(&state, uid, interaction, &verification_id)? {
+        // Logto's experience sends `{}` to identify a registration by its profile.
+        let IdentifyBody { verification_id } = if bytes.is_empty() {
+            IdentifyBody {
+                verification_id: None,
+            }
+        } else {
+            body(&bytes)?
+        };
+        let status = match engine::identify(&state, uid, interaction, verification_id.as_deref())? {
             Identified::SignedIn => StatusCode::NO_CONTENT,
             Identified::Registered => StatusCode::CREATED,
         };

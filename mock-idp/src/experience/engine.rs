@@ -122,6 +122,10 @@ pub(crate) struct InteractionState {
     pub password: Option<PasswordVerification>,
     /// What the user typed on the first screen, for the password page that follows.
     pub pending: Option<Identifier>,
+    /// What a registration has gathered so far.
+    pub profile: super::profile::Profile,
+    /// A username and new password checked together.
+    pub new_identity: Option<super::profile::NewPasswordIdentity>,
     pub user_id: Option<String>,
 }
 
@@ -173,7 +177,11 @@ impl ExperienceStore {
         self.update(uid, |s| s.pending = Some(identifier));
     }
 
-    fn update<T>(&self, uid: &str, change: impl FnOnce(&mut InteractionState) -> T) -> T {
+    pub(crate) fn update<T>(
+        &self,
+        uid: &str,
+        change: impl FnOnce(&mut InteractionState) -> T,
+    ) -> T {
         change(self.lock().entry(uid.to_owned()).or_default())
     }
 
@@ -241,7 +249,13 @@ pub(crate) fn switch_event(state: &IdpState, uid: &str, event: InteractionEvent)
         return Err(E::NotSupportedForForgotPassword { status: 400 });
     }
     check_mode(state, event)?;
-    state.experience.update(uid, |s| s.event = Some(event));
+    state.experience.update(uid, |s| {
+        // Logto keeps the verifications, not the profile, across a switch.
+        if s.event != Some(event) {
+            s.profile = super::profile::Profile::default();
+        }
+        s.event = Some(event);
+    });
     Ok(())
 }
 
@@ -367,6 +381,15 @@ pub(crate) fn valid_email(value: &str) -> bool {
     domain
         .char_indices()
         .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len())
+}
+
+/// Logto's `usernameRegEx`: a letter or `_`, then letters, digits and `_`.
+pub(crate) fn valid_username(value: &str) -> bool {
+    let mut chars = value.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `POST /api/experience/verification/verification-code`: emails a new code through the
@@ -517,16 +540,38 @@ pub(crate) fn identify(
     state: &IdpState,
     uid: &str,
     interaction: &Interaction,
-    verification_id: &str,
+    verification_id: Option<&str>,
 ) -> Result<Identified, E> {
     let current = state.experience.get(uid);
     let event = current.event.ok_or(E::SessionNotFound)?;
+    let Some(verification_id) = verification_id else {
+        // Only a registration can go by its profile alone.
+        if event != InteractionEvent::Register {
+            return Err(E::InvalidInput);
+        }
+        check_mode(state, event)?;
+        return super::profile::register(state, uid, interaction, current.profile);
+    };
     if let Some(password) = current
         .password
         .as_ref()
         .filter(|p| p.id == verification_id)
     {
         return identify_by_password(state, uid, event, password);
+    }
+    if let Some(identity) = current
+        .new_identity
+        .as_ref()
+        .filter(|n| n.id == verification_id)
+    {
+        if event != InteractionEvent::Register {
+            return Err(E::VerificationFailed);
+        }
+        check_mode(state, event)?;
+        let mut profile = current.profile.clone();
+        profile.username = Some(identity.username.clone());
+        profile.password_digest = Some(identity.password_digest.clone());
+        return super::profile::register(state, uid, interaction, profile);
     }
     check_mode(state, event)?;
     let record = current
@@ -551,13 +596,9 @@ pub(crate) fn identify(
         }
         (InteractionEvent::Register, Some(_)) => return Err(E::EmailAlreadyInUse),
         (InteractionEvent::Register, None) => {
-            if state.tenant().sign_in_experience.sign_up.password {
-                return Err(E::MissingProfile {
-                    fields: vec!["password"],
-                });
-            }
-            let user = register(state, &record.email, &interaction.request.client_id)?;
-            (user.id, Identified::Registered)
+            let mut profile = current.profile.clone();
+            profile.email = Some(record.email.clone());
+            return super::profile::register(state, uid, interaction, profile);
         }
         (InteractionEvent::ForgotPassword, _) => return Err(E::MethodNotEnabled),
     };
@@ -615,29 +656,6 @@ fn identify_by_password(
         json!({"uid": uid, "account_id": user.id, "registered": false, "by": "password"}),
     );
     Ok(Identified::SignedIn)
-}
-
-/// Creates a user as Logto does at registration: a 12-character `[0-9a-z]` id, the verified
-/// email as primary email, timestamps in epoch milliseconds. The email is checked again under
-/// the write lock, so two concurrent registrations cannot both create it.
-fn register(state: &IdpState, email: &str, client_id: &str) -> Result<User, E> {
-    let now_ms = state.clock.unix_millis();
-    let mut user = User::email(email).id(state.rng.id(12));
-    user.application_id = Some(client_id.to_owned());
-    user.created_at = now_ms;
-    user.updated_at = now_ms;
-    {
-        let mut tenant = state.tenant.write().unwrap_or_else(PoisonError::into_inner);
-        if tenant.user_by_email(email).is_some() {
-            return Err(E::EmailAlreadyInUse);
-        }
-        tenant.users.push(user.clone());
-    }
-    state.events.push(
-        "user.created",
-        json!({"account_id": user.id, "email": email}),
-    );
-    Ok(user)
 }
 
 /// `POST /api/experience/submit`: the identified user signs in; returns where the browser goes
@@ -721,6 +739,16 @@ mod tests {
             "a@\u{feff}b.c",
         ] {
             assert!(!valid_email(bad), "{bad:?} does not");
+        }
+    }
+
+    #[test]
+    fn usernames_follow_logtos_pattern() {
+        for good in ["bob", "_bob", "Bob_2"] {
+            assert!(valid_username(good), "{good}");
+        }
+        for bad in ["", "2bob", "bob smith", "bob-2", "\"><script>"] {
+            assert!(!valid_username(bad), "{bad}");
         }
     }
 

@@ -44,6 +44,14 @@ pub(crate) enum ExperienceError {
     IdentifierNotFound,
     /// `request.message_rate_limited`: too many codes to one recipient.
     RateLimited,
+    /// `user.username_already_in_use` (422).
+    UsernameAlreadyInUse,
+    /// `password.rejected` (422): the issues of the tenant's password policy.
+    PasswordRejected {
+        issues: Vec<super::password_policy::Issue>,
+    },
+    /// `user.password_exists_in_profile` (422): the user has a password already.
+    PasswordExistsInProfile,
     /// `session.invalid_credentials` (422): a wrong password, an unknown identifier, or a user
     /// without a password; the three are not told apart.
     InvalidCredentials,
@@ -66,8 +74,12 @@ impl ExperienceError {
         self.status_code_message().1
     }
 
-    /// Logto's English phrase, as the pages show it.
+    /// Logto's English phrase, as the pages show it (for a rejected password, the issue
+    /// Logto's experience shows).
     pub(crate) fn message(&self) -> String {
+        if let Self::PasswordRejected { issues } = self {
+            return super::password_policy::message(issues);
+        }
         self.status_code_message().2
     }
 
@@ -114,6 +126,21 @@ impl ExperienceError {
                 S::BAD_REQUEST,
                 "guard.invalid_input",
                 "The request body is invalid.",
+            ),
+            Self::UsernameAlreadyInUse => (
+                S::UNPROCESSABLE_ENTITY,
+                "user.username_already_in_use",
+                "This username is already in use.",
+            ),
+            Self::PasswordRejected { .. } => (
+                S::UNPROCESSABLE_ENTITY,
+                "password.rejected",
+                "Password rejected. Please check if your password meets the requirements.",
+            ),
+            Self::PasswordExistsInProfile => (
+                S::UNPROCESSABLE_ENTITY,
+                "user.password_exists_in_profile",
+                "Password already exists in your profile.",
             ),
             Self::InvalidCredentials => (
                 S::UNPROCESSABLE_ENTITY,
@@ -199,6 +226,9 @@ impl From<ExperienceError> for RequestError {
     fn from(error: ExperienceError) -> Self {
         let data = match &error {
             ExperienceError::MissingProfile { fields } => Some(json!({ "missingProfile": fields })),
+            ExperienceError::PasswordRejected { issues } => Some(serde_json::Value::Array(
+                issues.iter().map(|i| i.to_json()).collect(),
+            )),
             ExperienceError::Connector(inner) => inner.data.clone(),
             _ => None,
         };

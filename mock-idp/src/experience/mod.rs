@@ -7,6 +7,8 @@ pub(crate) mod engine;
 pub(crate) mod errors;
 pub(crate) mod pages;
 pub(crate) mod password;
+pub(crate) mod password_policy;
+pub(crate) mod profile;
 pub(crate) mod sentinel;
 
 use axum::Router;
@@ -32,6 +34,11 @@ pub(crate) fn router() -> Router<IdpState> {
             "/api/experience/verification/password",
             post(api::verify_password),
         )
+        .route(
+            "/api/experience/verification/new-password-identity",
+            post(api::new_password_identity),
+        )
+        .route("/api/experience/profile", post(api::profile))
         .route("/api/experience/identification", post(api::identify))
         .route("/api/experience/submit", post(api::submit))
         .route("/sign-in", get(pages::sign_in).post(pages::sign_in_post))
@@ -57,6 +64,14 @@ pub(crate) fn router() -> Router<IdpState> {
         .route(
             "/sign-in/password",
             get(pages::sign_in_password).post(pages::sign_in_password_post),
+        )
+        .route(
+            "/register/password",
+            get(pages::register_password).post(pages::register_password_post),
+        )
+        .route(
+            "/continue/password",
+            get(pages::continue_password).post(pages::continue_password_post),
         )
         .route("/sign-in/create-account", post(pages::create_account))
         .route("/register/sign-in-instead", post(pages::sign_in_instead))

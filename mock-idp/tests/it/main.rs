@@ -17,6 +17,7 @@ mod idp_openidconnect;
 mod idp_pages;
 mod idp_password;
 mod idp_refresh;
+mod idp_register_password;
 mod idp_sign_out;
 mod idp_support;
 mod idp_token;

@@ -31,8 +31,12 @@ use crate::request_error::RequestError;
 use crate::state::IdpState;
 
 mod password;
+mod register;
 
 pub(crate) use password::{sign_in_password, sign_in_password_post};
+pub(crate) use register::{
+    continue_password, continue_password_post, register_password, register_password_post,
+};
 
 const SCRIPT: &str = include_str!("../../../assets/experience.js");
 /// The pages' Content-Security-Policy. No `form-action`: browsers apply it to the redirects that follow a submit too, and these
@@ -182,7 +186,7 @@ fn identifier_page(
     };
     let kinds = match mode {
         Mode::SignIn => sign_in_kinds(state),
-        Mode::Register => vec![engine::IdentifierKind::Email],
+        Mode::Register => sign_up_kinds(state),
     };
     let label: Vec<&str> = kinds
         .iter()
@@ -256,6 +260,22 @@ fn sign_in_kinds(state: &IdpState) -> Vec<engine::IdentifierKind> {
         .collect()
 }
 
+/// The kinds of identifier the registration screen takes (`signUp.identifiers`).
+fn sign_up_kinds(state: &IdpState) -> Vec<engine::IdentifierKind> {
+    use engine::IdentifierKind as K;
+    let tenant = state.tenant();
+    let identifiers = &tenant.sign_in_experience.sign_up.identifiers;
+    let kinds: Vec<K> = [K::Username, K::Email, K::Phone]
+        .into_iter()
+        .filter(|kind| identifiers.iter().any(|i| i == kind.as_str()))
+        .collect();
+    if kinds.is_empty() {
+        vec![K::Email]
+    } else {
+        kinds
+    }
+}
+
 /// Whether every sign-in method is by password alone: Logto then asks for the identifier and
 /// the password on one page.
 fn password_only(state: &IdpState) -> bool {
@@ -279,6 +299,9 @@ pub(crate) async fn submit_identifier(
         return password::route_sign_in(state, &uid, &interaction, body).await;
     }
     let email = form_value(body, "identifier");
+    if !email.contains('@') && register::signs_up_with_usernames(state) {
+        return register::register_username(state, &uid, &interaction, &email);
+    }
     if !engine::valid_email(&email) {
         return identifier_page(
             state,
@@ -353,8 +376,11 @@ pub(crate) async fn submit_code(
     if let Err(error) = engine::verify(state, &uid, &latest.id, &latest.email, &code) {
         return code_page(state, &uid, mode, &interaction, None, Some(error.message()));
     }
-    match engine::identify(state, &uid, &interaction, &latest.id) {
+    match engine::identify(state, &uid, &interaction, Some(&latest.id)) {
         Ok(_) => finish(state, &uid, mode, &interaction),
+        Err(ExperienceError::MissingProfile { fields }) if fields.contains(&"password") => {
+            see_other("/continue/password")
+        }
         Err(ExperienceError::UserNotExist { .. }) => confirm_page(
             state,
             &interaction,
@@ -430,9 +456,12 @@ pub(crate) async fn switch_and_finish(state: &IdpState, headers: &HeaderMap, to:
     if let Err(error) = engine::switch_event(state, &uid, to.event()) {
         return code_page(state, &uid, from, &interaction, None, Some(error.message()));
     }
-    match engine::identify(state, &uid, &interaction, &latest.id) {
+    match engine::identify(state, &uid, &interaction, Some(&latest.id)) {
         Ok(Identified::SignedIn | Identified::Registered) => {
             finish(state, &uid, from, &interaction)
+        }
+        Err(ExperienceError::MissingProfile { fields }) if fields.contains(&"password") => {
+            see_other("/continue/password")
         }
         Err(error) => code_page(state, &uid, from, &interaction, None, Some(error.message())),
     }
