@@ -347,6 +347,10 @@ pub struct SignInExperience {
     /// What new passwords must be (Logto's defaults when left out).
     #[serde(default)]
     pub password_policy: PasswordPolicy,
+    /// How a forgotten password is reset: `["EmailVerificationCode"]`; left out (`null`),
+    /// every method with a connector.
+    #[serde(default)]
+    pub forgot_password_methods: Option<Vec<String>>,
 }
 
 /// `signInMode`.

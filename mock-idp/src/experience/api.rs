@@ -11,7 +11,8 @@
 //! | profile | `POST /api/experience/profile` `{"type": "username" \| "password", "value"}` or `{"type": "email", "verificationId"}` | 204 |
 //! | identify | `POST /api/experience/identification` `{"verificationId"}` (a registration: `{}` goes by the profile) | 204 sign-in, 201 registration |
 //! | switch | `PUT /api/experience/interaction-event` `{"interactionEvent"}` | 204 |
-//! | submit | `POST /api/experience/submit` | 200 `{"redirectTo"}` |
+//! | reset | `PUT /api/experience/profile/password` `{"password"}` (a `ForgotPassword` interaction) | 204 |
+//! | submit | `POST /api/experience/submit` | 200 `{"redirectTo"}`; 204 after a reset |
 //! | read | `GET /api/experience/interaction` | 200 |
 
 use axum::Json;
@@ -208,6 +209,26 @@ pub(crate) async fn profile(
     })
 }
 
+#[derive(Deserialize)]
+struct NewPasswordBody {
+    password: String,
+}
+
+pub(crate) async fn reset_password(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    run(&state, &headers, |uid, _| {
+        let NewPasswordBody { password } = body(&bytes)?;
+        if password.is_empty() {
+            return Err(ExperienceError::InvalidInput);
+        }
+        engine::reset_password(&state, uid, &password)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+}
+
 pub(crate) async fn new_password_identity(
     State(state): State<IdpState>,
     headers: HeaderMap,
@@ -250,8 +271,13 @@ pub(crate) async fn identify(
 
 pub(crate) async fn submit(State(state): State<IdpState>, headers: HeaderMap) -> Response {
     run(&state, &headers, |uid, _| {
-        let redirect_to = engine::submit(&state, uid)?;
-        Ok(Json(json!({ "redirectTo": redirect_to })).into_response())
+        match engine::submit(&state, uid)? {
+            engine::Submitted::SignedIn(redirect_to) => {
+                Ok(Json(json!({ "redirectTo": redirect_to })).into_response())
+            }
+            // Logto answers a reset with no body.
+            engine::Submitted::PasswordReset => Ok(StatusCode::NO_CONTENT.into_response()),
+        }
     })
 }
 

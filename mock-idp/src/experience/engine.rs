@@ -124,6 +124,8 @@ pub(crate) struct InteractionState {
     pub pending: Option<Identifier>,
     /// What a registration has gathered so far.
     pub profile: super::profile::Profile,
+    /// A success the next page reports ("Password changed").
+    pub notice: Option<&'static str>,
     /// A username and new password checked together.
     pub new_identity: Option<super::profile::NewPasswordIdentity>,
     pub user_id: Option<String>,
@@ -170,6 +172,16 @@ impl ExperienceStore {
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
         self.sentinel.clear();
+    }
+
+    /// A success for the next page to report.
+    pub(crate) fn set_notice(&self, uid: &str, notice: &'static str) {
+        self.update(uid, |s| s.notice = Some(notice));
+    }
+
+    /// The success to report, once.
+    pub(crate) fn take_notice(&self, uid: &str) -> Option<&'static str> {
+        self.update(uid, |s| s.notice.take())
     }
 
     /// Remembers what the user typed on the first screen (for the password page).
@@ -348,8 +360,10 @@ fn check_enabled(state: &IdpState, event: InteractionEvent) -> Result<(), E> {
             .iter()
             .any(|m| m.identifier == "email" && m.verification_code),
         InteractionEvent::Register => experience.sign_up.identifiers.iter().any(|i| i == "email"),
-        // Password reset needs passwords, which this mock does not have.
-        InteractionEvent::ForgotPassword => false,
+        InteractionEvent::ForgotPassword => experience
+            .forgot_password_methods
+            .as_ref()
+            .is_none_or(|methods| methods.iter().any(|m| m == "EmailVerificationCode")),
     };
     if enabled {
         Ok(())
@@ -428,7 +442,25 @@ pub(crate) async fn send_code(
     if let (Some(application), Some(object)) = (application, model.as_object_mut()) {
         object.insert("application".into(), application);
     }
-    if let Err(error) = connector.send(&email, event.usage(), &model).await {
+    // Logto makes the code but mails nothing to an unknown address for a reset, or for a
+    // sign-in where nobody may register: the answer is the same, so it tells no one whether
+    // the account exists (and the code, never seen, cannot be verified).
+    let unknown = state.tenant().user_by_email(&email).is_none();
+    let sign_in_only =
+        state.tenant().sign_in_experience.sign_in_mode == crate::tenant::SignInMode::SignIn;
+    let deliver = !(unknown
+        && (event == InteractionEvent::ForgotPassword
+            || (event == InteractionEvent::SignIn && sign_in_only)));
+    let sent = if deliver {
+        connector.send(&email, event.usage(), &model).await
+    } else {
+        state.events.push(
+            "verification_code.not_sent",
+            json!({"uid": uid, "to": email, "event": event, "reason": "no account with this email"}),
+        );
+        Ok(())
+    };
+    if let Err(error) = sent {
         state.experience.release_send(&key, now);
         state.events.push(
             "verification_code.send_failed",
@@ -600,7 +632,15 @@ pub(crate) fn identify(
             profile.email = Some(record.email.clone());
             return super::profile::register(state, uid, interaction, profile);
         }
-        (InteractionEvent::ForgotPassword, _) => return Err(E::MethodNotEnabled),
+        (InteractionEvent::ForgotPassword, Some(user)) if user.is_suspended => {
+            return Err(E::Suspended);
+        }
+        (InteractionEvent::ForgotPassword, Some(user)) => (user.id, Identified::SignedIn),
+        (InteractionEvent::ForgotPassword, None) => {
+            return Err(E::UserNotExist {
+                identifier: record.email.clone(),
+            });
+        }
     };
     state
         .experience
@@ -658,9 +698,86 @@ fn identify_by_password(
     Ok(Identified::SignedIn)
 }
 
-/// `POST /api/experience/submit`: the identified user signs in; returns where the browser goes
-/// next (`{issuer}/auth/{uid}`).
-pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<String, E> {
+/// What a submit did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Submitted {
+    /// The user signed in: the browser goes on to this URL.
+    SignedIn(String),
+    /// The user's password was reset; the interaction starts over.
+    PasswordReset,
+}
+
+/// `PUT /api/experience/profile/password`: the new password of a reset, checked against the
+/// tenant's policy; kept until the submit.
+pub(crate) fn reset_password(state: &IdpState, uid: &str, password: &str) -> Result<(), E> {
+    let current = state.experience.get(uid);
+    if current.event != Some(InteractionEvent::ForgotPassword) {
+        return Err(E::InvalidInteractionType);
+    }
+    let user = current
+        .user_id
+        .as_deref()
+        .and_then(|id| state.tenant().user(id).cloned())
+        .ok_or(E::IdentifierNotFound)?;
+    if super::password::matches(&user, password) {
+        return Err(E::SamePassword);
+    }
+    let policy = state.tenant().sign_in_experience.password_policy.clone();
+    let info = super::password_policy::UserInfo {
+        name: user.name.clone(),
+        username: user.username.clone(),
+        email: user.primary_email.clone(),
+        phone: user.primary_phone.clone(),
+    };
+    let issues = super::password_policy::check(&policy, password, &info);
+    if !issues.is_empty() {
+        return Err(E::PasswordRejected { issues });
+    }
+    let digest = super::password::digest(password);
+    state
+        .experience
+        .update(uid, |s| s.profile.password_digest = Some(digest));
+    Ok(())
+}
+
+/// A reset's submit: the new password replaces the old one, and the interaction's experience
+/// starts over (the user signs in next, with the new password).
+fn submit_reset(state: &IdpState, uid: &str) -> Result<Submitted, E> {
+    let current = state.experience.get(uid);
+    let user_id = current.user_id.ok_or(E::IdentifierNotFound)?;
+    let digest = current
+        .profile
+        .password_digest
+        .ok_or(E::NewPasswordRequired)?;
+    let now_ms = state.clock.unix_millis();
+    if let Some(user) = state
+        .tenant
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .users
+        .iter_mut()
+        .find(|u| u.id == user_id)
+    {
+        user.password_encrypted = Some(digest);
+        user.password_encryption_method = Some(super::password::METHOD.to_owned());
+        user.updated_at = now_ms;
+    }
+    state
+        .experience
+        .update(uid, |s| *s = InteractionState::default());
+    state.events.push(
+        "user.password_reset",
+        json!({"uid": uid, "account_id": user_id}),
+    );
+    Ok(Submitted::PasswordReset)
+}
+
+/// `POST /api/experience/submit`: the identified user signs in (the browser goes on to
+/// `{issuer}/auth/{uid}`), or a reset password takes effect.
+pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<Submitted, E> {
+    if state.experience.get(uid).event == Some(InteractionEvent::ForgotPassword) {
+        return submit_reset(state, uid);
+    }
     let user_id = state
         .experience
         .get(uid)
@@ -685,7 +802,10 @@ pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<String, E> {
         "interaction.login",
         json!({"uid": uid, "account_id": user_id}),
     );
-    Ok(format!("{}/auth/{uid}", state.issuer()))
+    Ok(Submitted::SignedIn(format!(
+        "{}/auth/{uid}",
+        state.issuer()
+    )))
 }
 
 /// `GET /api/experience/interaction`: the interaction, sanitised (no codes).

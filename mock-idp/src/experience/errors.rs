@@ -44,6 +44,12 @@ pub(crate) enum ExperienceError {
     IdentifierNotFound,
     /// `request.message_rate_limited`: too many codes to one recipient.
     RateLimited,
+    /// `session.invalid_interaction_type` (400): a password reset step outside a reset.
+    InvalidInteractionType,
+    /// `user.same_password` (422): the new password is the old one.
+    SamePassword,
+    /// `user.new_password_required_in_profile` (422): a reset submitted without a new password.
+    NewPasswordRequired,
     /// `user.username_already_in_use` (422).
     UsernameAlreadyInUse,
     /// `password.rejected` (422): the issues of the tenant's password policy.
@@ -126,6 +132,21 @@ impl ExperienceError {
                 S::BAD_REQUEST,
                 "guard.invalid_input",
                 "The request body is invalid.",
+            ),
+            Self::InvalidInteractionType => (
+                S::BAD_REQUEST,
+                "session.invalid_interaction_type",
+                "This operation is not supported for the current interaction. Please initiate a new session.",
+            ),
+            Self::SamePassword => (
+                S::UNPROCESSABLE_ENTITY,
+                "user.same_password",
+                "New password cannot be the same as your old password.",
+            ),
+            Self::NewPasswordRequired => (
+                S::UNPROCESSABLE_ENTITY,
+                "user.new_password_required_in_profile",
+                "You need to set a new password.",
             ),
             Self::UsernameAlreadyInUse => (
                 S::UNPROCESSABLE_ENTITY,

@@ -39,6 +39,7 @@ pub(crate) fn router() -> Router<IdpState> {
             post(api::new_password_identity),
         )
         .route("/api/experience/profile", post(api::profile))
+        .route("/api/experience/profile/password", put(api::reset_password))
         .route("/api/experience/identification", post(api::identify))
         .route("/api/experience/submit", post(api::submit))
         .route("/sign-in", get(pages::sign_in).post(pages::sign_in_post))
@@ -72,6 +73,22 @@ pub(crate) fn router() -> Router<IdpState> {
         .route(
             "/continue/password",
             get(pages::continue_password).post(pages::continue_password_post),
+        )
+        .route(
+            "/forgot-password",
+            get(pages::forgot_password).post(pages::forgot_password_post),
+        )
+        .route(
+            "/forgot-password/verification-code",
+            get(pages::forgot_password_code).post(pages::forgot_password_code_post),
+        )
+        .route(
+            "/forgot-password/verification-code/resend",
+            post(pages::forgot_password_resend),
+        )
+        .route(
+            "/forgot-password/reset",
+            get(pages::reset).post(pages::reset_post),
         )
         .route("/sign-in/create-account", post(pages::create_account))
         .route("/register/sign-in-instead", post(pages::sign_in_instead))

@@ -430,19 +430,6 @@ async fn requests_without_an_interaction_or_with_bad_bodies() {
         400,
         "guard.invalid_input",
     );
-    let reset =
-        json!({"identifier": email("alice@example.com"), "interactionEvent": "ForgotPassword"});
-    assert_logto_error(
-        &browser
-            .api(
-                POST,
-                "/api/experience/verification/verification-code",
-                Some(reset),
-            )
-            .await,
-        422,
-        "user.sign_in_method_not_enabled",
-    );
 }
 
 #[tokio::test]

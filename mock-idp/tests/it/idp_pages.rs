@@ -349,7 +349,12 @@ async fn a_postmark_outage_shows_connector_general_creates_nothing_and_a_retry_w
 async fn pages_without_an_interaction_explain_themselves() {
     let idp = Idp::start().await;
     let browser = Browser::new(&idp);
-    for path in ["/sign-in", "/register/verification-code"] {
+    for path in [
+        "/sign-in",
+        "/register/verification-code",
+        "/reset-password",
+        "/forgot-password/reset",
+    ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, 400, "{path}");
         assert_eq!(
@@ -357,11 +362,10 @@ async fn pages_without_an_interaction_explain_themselves() {
             Some("Session not found. Please go back and sign in again.")
         );
     }
-    let reset = browser.get("/reset-password").await;
-    assert_eq!(reset.status, 501);
+    let sso = browser.get("/single-sign-on").await;
+    assert_eq!(sso.status, 501);
     assert!(
-        reset
-            .alert()
+        sso.alert()
             .unwrap()
             .contains("not supported by this mock yet")
     );
@@ -375,6 +379,7 @@ async fn the_first_screens_of_logto_all_lead_somewhere() {
         ("identifier:sign_in", "Sign in", "/sign-in"),
         ("register", "Create your account", "/register"),
         ("identifier:register", "Create your account", "/register"),
+        ("reset_password", "Reset password", "/forgot-password"),
     ] {
         let browser = Browser::new(&idp);
         let page = browser.start(&[("first_screen", first_screen)]).await;
@@ -383,7 +388,7 @@ async fn the_first_screens_of_logto_all_lead_somewhere() {
         assert_has(&page, &format!(r#"<form method="post" action="{action}">"#));
     }
     // The screens of features the mock lacks say so (see the test above).
-    for first_screen in ["reset_password", "single_sign_on"] {
+    for first_screen in ["single_sign_on"] {
         let page = Browser::new(&idp)
             .start(&[("first_screen", first_screen)])
             .await;

@@ -12,6 +12,7 @@ mod idp_control;
 mod idp_discovery;
 mod idp_experience_api;
 mod idp_faults;
+mod idp_forgot_password;
 mod idp_front_door;
 mod idp_openidconnect;
 mod idp_pages;

@@ -32,10 +32,15 @@ use crate::state::IdpState;
 
 mod password;
 mod register;
+mod reset;
 
 pub(crate) use password::{sign_in_password, sign_in_password_post};
 pub(crate) use register::{
     continue_password, continue_password_post, register_password, register_password_post,
+};
+pub(crate) use reset::{
+    forgot_password, forgot_password_code, forgot_password_code_post, forgot_password_post,
+    forgot_password_resend, reset, reset_post,
 };
 
 const SCRIPT: &str = include_str!("../../../assets/experience.js");
@@ -51,6 +56,7 @@ const RESEND_AFTER: i64 = 59;
 pub(crate) enum Mode {
     SignIn,
     Register,
+    ForgotPassword,
 }
 
 impl Mode {
@@ -58,6 +64,7 @@ impl Mode {
         match self {
             Self::SignIn => "/sign-in",
             Self::Register => "/register",
+            Self::ForgotPassword => "/forgot-password",
         }
     }
 
@@ -65,6 +72,15 @@ impl Mode {
         match self {
             Self::SignIn => InteractionEvent::SignIn,
             Self::Register => InteractionEvent::Register,
+            Self::ForgotPassword => InteractionEvent::ForgotPassword,
+        }
+    }
+
+    /// The screen its first screen's link goes to.
+    fn other(self) -> Self {
+        match self {
+            Self::SignIn => Self::Register,
+            Self::Register | Self::ForgotPassword => Self::SignIn,
         }
     }
 }
@@ -73,6 +89,12 @@ impl Mode {
 #[template(path = "experience/identifier.html")]
 struct IdentifierPage<'a> {
     heading: &'a str,
+    /// What the screen is for, under the heading (the password reset's).
+    description: Option<&'a str>,
+    /// A success to report ("Password changed").
+    notice: Option<&'static str>,
+    /// `#forgot-password` under a one-page password form.
+    forgot_password: bool,
     app_name: &'a str,
     error: Option<String>,
     action: &'a str,
@@ -180,13 +202,11 @@ fn identifier_page(
     error: Option<String>,
 ) -> Response {
     let app = app_name(state, interaction);
-    let other = match mode {
-        Mode::SignIn => Mode::Register,
-        Mode::Register => Mode::SignIn,
-    };
+    let other = mode.other();
     let kinds = match mode {
         Mode::SignIn => sign_in_kinds(state),
         Mode::Register => sign_up_kinds(state),
+        Mode::ForgotPassword => vec![engine::IdentifierKind::Email],
     };
     let label: Vec<&str> = kinds
         .iter()
@@ -200,7 +220,16 @@ fn identifier_page(
         heading: match mode {
             Mode::SignIn => "Sign in",
             Mode::Register => "Create your account",
+            Mode::ForgotPassword => "Reset password",
         },
+        description: (mode == Mode::ForgotPassword).then_some(
+            "Enter the email associated with your account, and we’ll send you the verification \
+             code to reset your password.",
+        ),
+        notice: (mode == Mode::SignIn)
+            .then(|| state.experience.take_notice(&interaction.uid))
+            .flatten(),
+        forgot_password: mode == Mode::SignIn && password_only(state) && can_reset(state),
         app_name: &app,
         action: mode.root(),
         label: label.join(" / "),
@@ -214,15 +243,17 @@ fn identifier_page(
         button: match mode {
             Mode::SignIn => "Sign in",
             Mode::Register => "Create account",
+            Mode::ForgotPassword => "Continue",
         },
         switch_prompt: match mode {
             Mode::SignIn => "Don't have an account?",
             Mode::Register => "Already have an account?",
+            Mode::ForgotPassword => "Remember it?",
         },
         switch_href: root_href(other, interaction),
         switch_label: match mode {
             Mode::SignIn => "Create account",
-            Mode::Register => "Sign in",
+            Mode::Register | Mode::ForgotPassword => "Sign in",
         },
         inbox_url: state.inbox_url.as_deref(),
         error: error.clone(),
@@ -274,6 +305,18 @@ fn sign_up_kinds(state: &IdpState) -> Vec<engine::IdentifierKind> {
     } else {
         kinds
     }
+}
+
+/// Whether a forgotten password can be reset here: the tenant allows it by email code, and
+/// the IdP has a connector to send the code through.
+fn can_reset(state: &IdpState) -> bool {
+    state.connector.is_some()
+        && state
+            .tenant()
+            .sign_in_experience
+            .forgot_password_methods
+            .as_ref()
+            .is_none_or(|methods| methods.iter().any(|m| m == "EmailVerificationCode"))
 }
 
 /// Whether every sign-in method is by password alone: Logto then asks for the identifier and
@@ -377,9 +420,14 @@ pub(crate) async fn submit_code(
         return code_page(state, &uid, mode, &interaction, None, Some(error.message()));
     }
     match engine::identify(state, &uid, &interaction, Some(&latest.id)) {
+        Ok(_) if mode == Mode::ForgotPassword => see_other("/forgot-password/reset"),
         Ok(_) => finish(state, &uid, mode, &interaction),
         Err(ExperienceError::MissingProfile { fields }) if fields.contains(&"password") => {
             see_other("/continue/password")
+        }
+        Err(ExperienceError::UserNotExist { identifier }) if mode == Mode::ForgotPassword => {
+            let message = format!("The account with email {identifier} does not exist.");
+            code_page(state, &uid, mode, &interaction, None, Some(message))
         }
         Err(ExperienceError::UserNotExist { .. }) => confirm_page(
             state,
@@ -435,7 +483,12 @@ fn confirm_page(
 /// Submits the identified user and sends the browser on to `/oidc/auth/{uid}`.
 fn finish(state: &IdpState, uid: &str, mode: Mode, interaction: &Interaction) -> Response {
     match engine::submit(state, uid) {
-        Ok(redirect_to) => see_other(&redirect_to),
+        Ok(engine::Submitted::SignedIn(redirect_to)) => see_other(&redirect_to),
+        // As Logto's experience: "Password changed", and back to signing in.
+        Ok(engine::Submitted::PasswordReset) => {
+            state.experience.set_notice(uid, "Password changed");
+            see_other(&root_href(Mode::SignIn, interaction))
+        }
         Err(error) => code_page(state, uid, mode, interaction, None, Some(error.message())),
     }
 }
@@ -446,10 +499,7 @@ pub(crate) async fn switch_and_finish(state: &IdpState, headers: &HeaderMap, to:
     let Ok((uid, interaction)) = engine::interaction_of(state, headers) else {
         return session_lost(state);
     };
-    let from = match to {
-        Mode::SignIn => Mode::Register,
-        Mode::Register => Mode::SignIn,
-    };
+    let from = to.other();
     let Some(latest) = state.experience.get(&uid).latest().cloned() else {
         return see_other(&root_href(from, &interaction));
     };
@@ -568,8 +618,8 @@ pub(crate) async fn create_account(State(s): State<IdpState>, h: HeaderMap) -> R
 pub(crate) async fn sign_in_instead(State(s): State<IdpState>, h: HeaderMap) -> Response {
     switch_and_finish(&s, &h, Mode::SignIn).await
 }
-pub(crate) async fn reset_password(State(s): State<IdpState>) -> Response {
-    not_supported(&s, "Resetting a password").await
+pub(crate) async fn reset_password(State(s): State<IdpState>, h: HeaderMap) -> Response {
+    first_screen(&s, &h, Mode::ForgotPassword).await
 }
 pub(crate) async fn single_sign_on(State(s): State<IdpState>) -> Response {
     not_supported(&s, "Enterprise single sign-on").await

@@ -30,6 +30,8 @@ struct PasswordPage<'a> {
     error: Option<String>,
     /// The identifier is an email that can also sign in with a code.
     code_switch: bool,
+    /// `#forgot-password`: the tenant resets passwords by email code.
+    forgot_password: bool,
     back_href: String,
     inbox_url: Option<&'a str>,
 }
@@ -173,6 +175,7 @@ fn password_page(
         kind: identifier.kind.as_str(),
         value: &identifier.value,
         code_switch,
+        forgot_password: super::can_reset(state),
         back_href: root_href(Mode::SignIn, interaction),
         inbox_url: state.inbox_url.as_deref(),
         error: error.clone(),

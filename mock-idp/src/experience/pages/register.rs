@@ -22,16 +22,17 @@ use super::{
 use crate::interaction::Interaction;
 use crate::state::IdpState;
 
+/// A page that asks for a new password twice (registration, or a reset).
 #[derive(Template)]
 #[template(path = "experience/new_password.html")]
-struct NewPasswordPage<'a> {
-    heading: &'a str,
-    action: &'a str,
+pub(super) struct NewPasswordPage<'a> {
+    pub heading: &'a str,
+    pub action: &'a str,
     /// Who the password is for (a username or an email).
-    account: Option<String>,
-    error: Option<String>,
-    back_href: String,
-    inbox_url: Option<&'a str>,
+    pub account: Option<String>,
+    pub error: Option<String>,
+    pub back_href: String,
+    pub inbox_url: Option<&'a str>,
 }
 
 /// Whether the tenant signs up with usernames.

@@ -57,3 +57,35 @@ async fn a_user_signs_in_with_a_username_and_password_after_a_wrong_one() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_user_resets_a_forgotten_password_and_signs_in_with_the_new_one() {
+    journey(|j| async move {
+        j.open_logto("#sign-in", "Sign in").await;
+        j.browser.fill("#identifier", "bob").await;
+        j.browser.click("#submit").await;
+        j.browser.wait_for_text("h1", "Enter password").await;
+        j.browser.click("#forgot-password").await;
+        j.browser.wait_for_text("h1", "Reset password").await;
+        let cursor = j.stack.inbox().cursor();
+        j.browser.fill("#identifier", "bob@example.com").await;
+        j.browser.click("#submit").await;
+        j.browser
+            .wait_for_text("h1", "Enter verification code")
+            .await;
+        let code = j.code_after("bob@example.com", cursor).await;
+        j.submit_code(&code).await;
+        j.browser.wait_for_text("h1", "New password").await;
+        j.browser.fill("#password", "bob-Secret-2").await;
+        j.browser.fill("#confirm-password", "bob-Secret-2").await;
+        j.browser.click("#submit").await;
+        j.browser
+            .wait_for_text("#notice", "Password changed")
+            .await;
+        j.browser
+            .sign_in_with_password(&j.stack.idp, "bob", "bob-Secret-2")
+            .await;
+        j.assert_signed_in("bob@example.com").await;
+    })
+    .await;
+}
