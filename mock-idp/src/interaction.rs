@@ -54,6 +54,11 @@ pub(crate) struct AuthRequest {
     /// Requested scopes of the requested API resources (for their access tokens).
     pub resource_scopes: Vec<String>,
     pub prompt: Prompt,
+    /// `max_age` in seconds (0 was turned into `prompt=login`).
+    pub max_age: Option<i64>,
+    /// Whether the ID token carries `auth_time` (`max_age` given or `prompt=login`, as
+    /// node-oidc-provider marks the claim essential).
+    pub auth_time: bool,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
@@ -68,8 +73,15 @@ pub(crate) struct Interaction {
     pub uid: String,
     pub request: AuthRequest,
     pub expires_at: OffsetDateTime,
-    /// Set when the user has signed in: the account.
-    pub login: Option<String>,
+    /// Set when the user has signed in.
+    pub login: Option<Login>,
+}
+
+/// Who signed in to an interaction, and when (the session's `auth_time`).
+#[derive(Clone, Debug)]
+pub(crate) struct Login {
+    pub account_id: String,
+    pub at: OffsetDateTime,
 }
 
 #[derive(Debug, Default)]
@@ -115,7 +127,10 @@ impl InteractionStore {
     pub(crate) fn finish(&self, uid: &str, account_id: &str, now: OffsetDateTime) -> bool {
         match self.lock().by_uid.get_mut(uid) {
             Some((_, interaction)) if interaction.expires_at > now => {
-                interaction.login = Some(account_id.to_owned());
+                interaction.login = Some(Login {
+                    account_id: account_id.to_owned(),
+                    at: now,
+                });
                 true
             }
             _ => false,
@@ -156,6 +171,8 @@ mod tests {
                 scopes: vec!["openid".into()],
                 resource_scopes: Vec::new(),
                 prompt: Prompt::default(),
+                max_age: None,
+                auth_time: false,
                 state: None,
                 nonce: None,
                 code_challenge: None,

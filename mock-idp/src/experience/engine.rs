@@ -442,15 +442,11 @@ pub(crate) async fn send_code(
     if let (Some(application), Some(object)) = (application, model.as_object_mut()) {
         object.insert("application".into(), application);
     }
-    // Logto makes the code but mails nothing to an unknown address for a reset, or for a
-    // sign-in where nobody may register: the answer is the same, so it tells no one whether
-    // the account exists (and the code, never seen, cannot be verified).
-    let unknown = state.tenant().user_by_email(&email).is_none();
-    let sign_in_only =
-        state.tenant().sign_in_experience.sign_in_mode == crate::tenant::SignInMode::SignIn;
-    let deliver = !(unknown
-        && (event == InteractionEvent::ForgotPassword
-            || (event == InteractionEvent::SignIn && sign_in_only)));
+    // Logto (`skipDelivery` in its verification-code helpers) makes the code but mails
+    // nothing to an address with no account when the code is for a reset: the answer is the
+    // same, so the form tells no one whether the account exists.
+    let deliver = !(event == InteractionEvent::ForgotPassword
+        && state.tenant().user_by_email(&email).is_none());
     let sent = if deliver {
         connector.send(&email, event.usage(), &model).await
     } else {

@@ -25,6 +25,8 @@ pub struct OidcError {
     pub detail: Option<String>,
     /// For `invalid_token` at the userinfo endpoint: the `WWW-Authenticate` realm (issuer).
     pub(crate) realm: Option<String>,
+    /// For `insufficient_scope`: the missing scope (a `scope` key in the body).
+    pub(crate) scope: Option<String>,
 }
 
 impl OidcError {
@@ -49,6 +51,7 @@ impl OidcError {
             description: description.into(),
             detail: None,
             realm: None,
+            scope: None,
         }
     }
 
@@ -115,12 +118,14 @@ impl OidcError {
     }
 
     pub(crate) fn insufficient_scope(scope: &str) -> Self {
-        Self::new(
+        let mut error = Self::new(
             StatusCode::FORBIDDEN,
             "insufficient_scope",
             "access token missing scope",
         )
-        .detail(format!("missing scope {scope}"))
+        .detail(format!("missing scope {scope}"));
+        error.scope = Some(scope.to_owned());
+        error
     }
 
     pub(crate) fn invalid_target(description: impl Into<String>) -> Self {
@@ -198,6 +203,11 @@ impl OidcError {
         .detail("injected by a fault")
     }
 
+    /// A parameter this provider does not support (`request_not_supported`, ...).
+    pub(crate) fn unsupported(error: &'static str, description: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, description)
+    }
+
     pub(crate) fn login_required() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -206,31 +216,31 @@ impl OidcError {
         )
     }
 
-    /// Logto's English phrase for this error (packages/phrases, `errors.oidc`).
+    /// Logto's English phrase for this error (packages/phrases, `errors.oidc`), built as
+    /// Logto builds it: only `{{code}}` (`oidc.<error>`) is interpolated, so the placeholders
+    /// of `invalid_scope` and `insufficient_scope` stay as written, and errors without a
+    /// phrase of their own get the fallback naming the code.
     pub fn message(&self) -> String {
-        match self.error {
-            "invalid_scope" => format!("Invalid scope: {}.", self.description),
-            "invalid_token" => "Invalid token provided.".to_owned(),
-            "invalid_request" => "Request is invalid.".to_owned(),
-            "invalid_grant" => "Grant request is invalid.".to_owned(),
+        let phrase = match self.error {
+            "invalid_scope" => "Invalid scope: {{error_description}}.",
+            "invalid_token" => "Invalid token provided.",
+            "invalid_client_metadata" => "Invalid client metadata provided.",
+            "insufficient_scope" => "Token missing scope `{{scope}}`.",
+            "invalid_request" => "Request is invalid.",
+            "invalid_grant" => "Grant request is invalid.",
+            "invalid_issuer" => "Invalid issuer.",
             "invalid_redirect_uri" => {
                 "`redirect_uri` did not match any of the client's registered `redirect_uris`."
-                    .to_owned()
             }
-            "access_denied" => "Access denied.".to_owned(),
-            "invalid_target" => "Invalid resource indicator.".to_owned(),
-            "unsupported_grant_type" => "Unsupported `grant_type` requested.".to_owned(),
-            "unsupported_response_mode" => "Unsupported `response_mode` requested.".to_owned(),
-            "unsupported_response_type" => "Unsupported `response_type` requested.".to_owned(),
-            "insufficient_scope" => format!(
-                "Token missing scope `{}`.",
-                self.detail
-                    .as_deref()
-                    .and_then(|d| d.strip_prefix("missing scope "))
-                    .unwrap_or_default()
-            ),
-            other => format!("An OIDC error occurred: {other}."),
-        }
+            "access_denied" => "Access denied.",
+            "invalid_target" => "Invalid resource indicator.",
+            "unsupported_grant_type" => "Unsupported `grant_type` requested.",
+            "unsupported_response_mode" => "Unsupported `response_mode` requested.",
+            "unsupported_response_type" => "Unsupported `response_type` requested.",
+            "server_error" => "An unknown OIDC error occurred. Please try again later.",
+            other => return format!("An OIDC error occurred: oidc.{other}."),
+        };
+        phrase.to_owned()
     }
 }
 
@@ -255,6 +265,8 @@ struct Body<'a> {
     error_uri: Option<&'static str>,
     error: &'a str,
     error_description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
 }
 
 impl IntoResponse for OidcError {
@@ -266,6 +278,7 @@ impl IntoResponse for OidcError {
                 .then_some("https://openid.sh/debug/invalid_grant"),
             error: self.error,
             error_description: &self.description,
+            scope: self.scope.as_deref(),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
@@ -312,14 +325,18 @@ mod tests {
     }
 
     #[test]
-    fn unknown_errors_use_logtos_fallback_phrase() {
+    fn messages_interpolate_only_the_code_as_logto_does() {
         assert_eq!(
             OidcError::invalid_client().message(),
-            "An OIDC error occurred: invalid_client."
+            "An OIDC error occurred: oidc.invalid_client."
         );
         assert_eq!(
             OidcError::insufficient_scope("openid").message(),
-            "Token missing scope `openid`."
+            "Token missing scope `{{scope}}`."
+        );
+        assert_eq!(
+            OidcError::invalid_scope("refresh token missing requested scope").message(),
+            "Invalid scope: {{error_description}}."
         );
     }
 }

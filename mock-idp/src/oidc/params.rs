@@ -54,6 +54,13 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The value of `name` when it is given exactly once.
+    pub(crate) fn once(&self, name: &str) -> Option<&str> {
+        let mut values = self.all(name).into_iter();
+        let first = values.next()?;
+        values.next().is_none().then_some(first)
+    }
+
     /// Every non-empty value of `name`.
     pub(crate) fn all(&self, name: &str) -> Vec<&str> {
         self.0

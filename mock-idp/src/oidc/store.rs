@@ -14,6 +14,8 @@ use time::OffsetDateTime;
 #[derive(Clone, Debug)]
 pub(crate) struct Session {
     pub account_id: String,
+    /// When the user last proved who they are here (`auth_time`; `max_age` counts from it).
+    pub auth_time: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
 
@@ -40,6 +42,8 @@ pub(crate) struct Code {
     pub resources: Vec<String>,
     pub resource_scopes: Vec<String>,
     pub nonce: Option<String>,
+    /// `auth_time` (epoch seconds) for the ID token, when the request asked for it.
+    pub auth_time: Option<i64>,
     pub code_challenge: Option<String>,
     pub expires_at: OffsetDateTime,
     pub consumed: bool,
@@ -65,6 +69,8 @@ pub(crate) struct RefreshToken {
     pub scopes: Vec<String>,
     pub resources: Vec<String>,
     pub resource_scopes: Vec<String>,
+    /// `auth_time` its ID tokens carry (when the authorization request asked for it).
+    pub auth_time: Option<i64>,
     pub issued_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     /// When it was used and replaced by a rotation, and by which token.

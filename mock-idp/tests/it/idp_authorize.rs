@@ -101,11 +101,6 @@ async fn errors_before_the_redirect_uri_is_validated_are_400_and_never_redirecte
             "client is invalid",
         ),
         (
-            &[("redirect_uri", "")],
-            "invalid_request",
-            "missing required parameter 'redirect_uri'",
-        ),
-        (
             &[("redirect_uri", "http://localhost:3000/callback/")],
             "invalid_redirect_uri",
             "redirect_uri did not match any of the client's registered redirect_uris",
@@ -482,4 +477,115 @@ async fn post_requests_are_accepted_too() {
         Some(format!("/sign-in?app_id={}", idp.client_id).as_str())
     );
     assert!(started.cookie("_interaction").is_some(), "{started:?}");
+}
+
+#[tokio::test]
+async fn a_client_with_one_redirect_uri_may_leave_it_out_at_auth_and_token() {
+    let idp = Idp::start().await;
+    let (done, _) = idp
+        .sign_in("alice@example.com", &[("redirect_uri", "")])
+        .await;
+    assert!(
+        done.raw_location().unwrap().starts_with(REDIRECT),
+        "the fixture's app registered one: {done:?}"
+    );
+    let code = done.location_param("code").unwrap();
+    let tokens = idp
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", crate::idp_support::VERIFIER),
+        ])
+        .await;
+    assert_eq!(tokens.status, 200, "{tokens:?}");
+
+    let two = Idp::start_with(MockIdp::builder().redirect_uri("http://localhost:3000/other")).await;
+    let answer = two.get(&two.auth_url(&[("redirect_uri", "")]), &[]).await;
+    assert!(answer.raw_location().is_none(), "{answer:?}");
+    assert_eq!(
+        answer.assert_oidc_error(400, "invalid_request"),
+        "missing required parameter 'redirect_uri'"
+    );
+}
+
+#[tokio::test]
+async fn a_doubled_client_id_is_never_redirected_and_a_doubled_redirect_uri_only_to_the_one() {
+    let idp = Idp::start().await;
+    let url = format!("{}&client_id={}", idp.auth_url(&[]), idp.client_id);
+    let answer = idp.get(&url, &[]).await;
+    assert!(answer.raw_location().is_none(), "{answer:?}");
+    assert_eq!(
+        answer.assert_oidc_error(400, "invalid_request"),
+        "'client_id' parameter must not be provided twice"
+    );
+    assert_eq!(answer.json()["message"], "Request is invalid.");
+
+    let url = format!("{}&redirect_uri=https://evil.example/cb", idp.auth_url(&[]));
+    let answer = idp.get(&url, &[]).await;
+    let description =
+        answer.assert_redirected_error("invalid_request", Some("state-123"), &idp.idp.issuer());
+    assert_eq!(
+        description,
+        "'redirect_uri' parameter must not be provided twice"
+    );
+    assert!(!answer.location().contains("evil.example"), "{answer:?}");
+
+    let two = Idp::start_with(MockIdp::builder().redirect_uri("http://localhost:3000/other")).await;
+    let url = format!("{}&redirect_uri={REDIRECT}", two.auth_url(&[]));
+    let answer = two.get(&url, &[]).await;
+    assert!(
+        answer.raw_location().is_none(),
+        "which one? not redirected: {answer:?}"
+    );
+    answer.assert_oidc_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn request_objects_request_uri_and_registration_are_not_supported() {
+    let idp = Idp::start().await;
+    let issuer = idp.idp.issuer();
+    let cases = [
+        (
+            "request",
+            "eyJhbGciOiJub25lIn0.e30.",
+            "request_not_supported",
+            "request parameter provided but not supported",
+        ),
+        (
+            "request_uri",
+            "https://app.example/request.jwt",
+            "request_uri_not_supported",
+            "request_uri parameter provided but not supported",
+        ),
+        (
+            "request_uri",
+            "urn:ietf:params:oauth:request_uri:abc",
+            "request_uri_not_supported",
+            "request_uri parameter provided but not supported",
+        ),
+        (
+            "registration",
+            "{}",
+            "registration_not_supported",
+            "registration parameter provided but not supported",
+        ),
+    ];
+    for (param, value, error, description) in cases {
+        let answer = idp.get(&idp.auth_url(&[(param, value)]), &[]).await;
+        assert_eq!(
+            answer.assert_redirected_error(error, Some("state-123"), &issuer),
+            description,
+            "{param}"
+        );
+        // Refused before the client is looked at: an unknown one gets a 400, not a redirect.
+        let answer = idp
+            .get(&idp.auth_url(&[(param, value), ("client_id", "nope")]), &[])
+            .await;
+        assert!(answer.raw_location().is_none(), "{answer:?}");
+        assert_eq!(answer.assert_oidc_error(400, error), description);
+        assert_eq!(
+            answer.json()["message"],
+            format!("An OIDC error occurred: oidc.{error}.")
+        );
+    }
 }

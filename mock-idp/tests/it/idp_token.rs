@@ -378,7 +378,8 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
 }
 
 #[tokio::test]
-async fn the_redirect_uri_must_equal_the_one_of_the_authorization_request() {
+async fn the_redirect_uri_must_equal_the_one_of_the_authorization_request_and_a_wrong_one_keeps_the_code()
+ {
     let idp =
         Idp::start_with(mock_idp::MockIdp::builder().redirect_uri("http://localhost:3000/other"))
             .await;
@@ -396,6 +397,10 @@ async fn the_redirect_uri_must_equal_the_one_of_the_authorization_request() {
         idp.last_event("grant.error").data["detail"],
         "authorization code redirect_uri mismatch"
     );
+    // As node-oidc-provider, a wrong redirect_uri does not use the code up: the right one
+    // still exchanges it.
+    assert_eq!(idp.exchange(&code).await.status, 200);
+    let code = idp.code("alice@example.com", &[]).await;
     let missing = idp
         .token(&[
             ("grant_type", "authorization_code"),

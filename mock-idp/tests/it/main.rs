@@ -17,6 +17,7 @@ mod idp_front_door;
 mod idp_openidconnect;
 mod idp_pages;
 mod idp_password;
+mod idp_reauth;
 mod idp_refresh;
 mod idp_register_password;
 mod idp_sign_out;

@@ -1,10 +1,12 @@
 //! The checks of `/oidc/auth`, in node-oidc-provider's order, one small function each.
 //!
-//! [`run`] reads like the pipeline: duplicates, client, response mode, response type,
-//! redirect_uri presence, OpenID-only parameters, prompt, scope, redirect_uri, resource, PKCE,
-//! and Logto's extra parameters. When a check fails, the error goes back to the client's
-//! `redirect_uri` only if the client exists and the `redirect_uri` is one it registered;
-//! otherwise the answer is a 400 in Logto's shape and nothing is redirected.
+//! [`run`] reads like the pipeline: duplicates, unsupported parameters (`request`,
+//! `request_uri`, `registration`), client, response mode, response type, redirect_uri presence
+//! (a client with exactly one registered may leave it out), OpenID-only parameters, `max_age`,
+//! prompt, scope, redirect_uri, resource, PKCE, and Logto's extra parameters. When a check
+//! fails, the error goes back to the client's `redirect_uri` only if the client exists and the
+//! `redirect_uri` (given once, or the one registered) is one it registered; otherwise the answer
+//! is a 400 in Logto's shape and nothing is redirected.
 
 use sha2::Digest as _;
 
@@ -26,12 +28,23 @@ pub(crate) struct Rejection {
 pub(crate) fn run(params: &Params, tenant: &Tenant) -> Result<AuthRequest, Rejection> {
     let fail = |error: OidcError| reject(error, params, tenant);
     reject_duplicates(params).map_err(fail)?;
+    reject_unsupported(params).map_err(fail)?;
     let client = check_client(params, tenant).map_err(fail)?;
     check_response_mode(params).map_err(fail)?;
     check_response_type(params, client).map_err(fail)?;
-    let redirect_uri = params.required("redirect_uri").map_err(fail)?;
+    let redirect_uri = match params.get("redirect_uri") {
+        Some(uri) => uri,
+        None => only_redirect_uri(client)
+            .ok_or_else(|| OidcError::missing("redirect_uri"))
+            .map_err(fail)?,
+    };
     check_openid_scope(params).map_err(fail)?;
-    let prompt = check_prompt(params).map_err(fail)?;
+    let max_age = check_max_age(params).map_err(fail)?;
+    let mut prompt = check_prompt(params).map_err(fail)?;
+    // node-oidc-provider: `max_age=0` is `prompt=login`.
+    if max_age == Some(0) {
+        prompt.login = true;
+    }
     let scopes = check_scope(params, prompt);
     check_redirect_uri(redirect_uri, client).map_err(fail)?;
     let resources = check_resource(params, tenant).map_err(fail)?;
@@ -44,6 +57,8 @@ pub(crate) fn run(params: &Params, tenant: &Tenant) -> Result<AuthRequest, Rejec
         scopes,
         resource_scopes,
         prompt,
+        max_age: max_age.filter(|age| *age > 0),
+        auth_time: max_age.is_some() || prompt.login,
         state: params.get("state").map(str::to_owned),
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge,
@@ -53,15 +68,68 @@ pub(crate) fn run(params: &Params, tenant: &Tenant) -> Result<AuthRequest, Rejec
     })
 }
 
-/// Redirects only to a registered redirect_uri of a known client.
+/// Redirects only to a registered redirect_uri of a known client. A parameter given twice
+/// counts as not given (node-oidc-provider drops it), so a doubled `client_id` is never
+/// redirected, and a doubled or missing `redirect_uri` only to the client's single one.
 fn reject(error: OidcError, params: &Params, tenant: &Tenant) -> Rejection {
     let redirect = params
-        .get("client_id")
+        .once("client_id")
         .and_then(|id| tenant.application(id))
-        .zip(params.get("redirect_uri"))
-        .filter(|(client, uri)| registered(client, uri))
-        .map(|(_, uri)| Box::new((uri.to_owned(), params.get("state").map(str::to_owned))));
+        .and_then(|client| {
+            let uri = params
+                .once("redirect_uri")
+                .or_else(|| only_redirect_uri(client))?;
+            registered(client, uri).then_some(uri)
+        })
+        .map(|uri| Box::new((uri.to_owned(), params.once("state").map(str::to_owned))));
     Rejection { error, redirect }
+}
+
+/// The client's redirect URI when it registered exactly one (node-oidc-provider lets such a
+/// client leave `redirect_uri` out).
+pub(crate) fn only_redirect_uri(client: &Application) -> Option<&str> {
+    match client.oidc_client_metadata.redirect_uris.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    }
+}
+
+/// Request objects, `request_uri` (Logto's PAR is not built here) and dynamic `registration`
+/// are refused as node-oidc-provider refuses them when they are off.
+fn reject_unsupported(params: &Params) -> Result<(), OidcError> {
+    if params.get("request").is_some() {
+        return Err(OidcError::unsupported(
+            "request_not_supported",
+            "request parameter provided but not supported",
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(OidcError::unsupported(
+            "request_uri_not_supported",
+            "request_uri parameter provided but not supported",
+        ));
+    }
+    if params.get("registration").is_some() {
+        return Err(OidcError::unsupported(
+            "registration_not_supported",
+            "registration parameter provided but not supported",
+        ));
+    }
+    Ok(())
+}
+
+/// `max_age`: a non-negative integer of seconds.
+fn check_max_age(params: &Params) -> Result<Option<i64>, OidcError> {
+    let Some(value) = params.get("max_age") else {
+        return Ok(None);
+    };
+    // JavaScript's safe integers: up to 2^53 - 1.
+    match value.parse::<i64>() {
+        Ok(age) if (0..=9_007_199_254_740_991).contains(&age) => Ok(Some(age)),
+        _ => Err(OidcError::invalid_request(
+            "invalid max_age parameter value",
+        )),
+    }
 }
 
 fn registered(client: &Application, redirect_uri: &str) -> bool {

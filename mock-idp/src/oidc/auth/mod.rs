@@ -1,7 +1,7 @@
 //! `GET/POST /oidc/auth` and its resume, `GET /oidc/auth/{uid}`.
 //!
-//! A valid request either finishes at once (an IdP session exists and `prompt` does not ask
-//! for `login`: SSO) or starts an interaction: cookie `_interaction`, then 303 to the sign-in
+//! A valid request either finishes at once (an IdP session exists, `prompt` does not ask for
+//! `login` and the sign-in is not older than `max_age`: SSO) or starts an interaction: cookie `_interaction`, then 303 to the sign-in
 //! experience's first screen (`/sign-in?app_id=…`, `/register`, … as Logto picks it). Once the
 //! user has signed in, the experience sends the browser to `/oidc/auth/{uid}`, which opens an
 //! IdP session (cookie `_session`) and 303s to `redirect_uri?code=…&state=…&iss=…`.
@@ -91,10 +91,15 @@ fn authorize(state: &IdpState, headers: &HeaderMap, params: &Params) -> Response
         );
     }
     let now = state.clock.now();
-    let session = current_session(state, headers, now);
+    // A session older than `max_age` is as good as none: the user signs in again.
+    let session = current_session(state, headers, now).filter(|(_, session)| {
+        request
+            .max_age
+            .is_none_or(|age| (now - session.auth_time).whole_seconds() <= age)
+    });
     if request.prompt.none {
         return match session {
-            Some((id, session)) => finish(state, &request, &session.account_id, &id, Vec::new()),
+            Some((id, session)) => finish(state, &request, &session, &id, Vec::new()),
             None => redirect_error(
                 state,
                 &request.redirect_uri,
@@ -104,7 +109,7 @@ fn authorize(state: &IdpState, headers: &HeaderMap, params: &Params) -> Response
         };
     }
     if let Some((id, session)) = session.filter(|_| !request.prompt.login) {
-        return finish(state, &request, &session.account_id, &id, Vec::new());
+        return finish(state, &request, &session, &id, Vec::new());
     }
     start_interaction(state, request, now)
 }
@@ -176,23 +181,24 @@ pub(crate) async fn resume(
         );
         return RequestError::session_not_found().into_response();
     };
-    let Some(account_id) = interaction.login.clone() else {
+    let Some(login) = interaction.login.clone() else {
         // Not signed in yet: back to the sign-in experience.
         return see_other(&first_screen(&interaction.request), &[]);
     };
     state.interactions.remove(&uid);
     state.experience.remove(&uid);
+    let account_id = login.account_id;
     let session_id = current_session(&state, &headers, now)
         .filter(|(_, s)| s.account_id == account_id)
         .map(|(id, _)| id)
         .unwrap_or_else(|| state.nanoid(21));
-    state.store.put_session(
-        session_id.clone(),
-        Session {
-            account_id: account_id.clone(),
-            expires_at: ttl::after(now, ttl::SESSION),
-        },
-    );
+    // The user just proved who they are: the session's `auth_time` is that moment.
+    let session = Session {
+        account_id: account_id.clone(),
+        auth_time: login.at,
+        expires_at: ttl::after(now, ttl::SESSION),
+    };
+    state.store.put_session(session_id.clone(), session.clone());
     state.events.push(
         "interaction.ended",
         json!({"uid": uid, "account_id": account_id, "client_id": interaction.request.client_id}),
@@ -201,13 +207,7 @@ pub(crate) async fn resume(
         state.set_cookie(SESSION_COOKIE, &session_id, ttl::SESSION),
         state.set_cookie(INTERACTION_COOKIE, "", 0),
     ];
-    finish(
-        &state,
-        &interaction.request,
-        &account_id,
-        &session_id,
-        cookies,
-    )
+    finish(&state, &interaction.request, &session, &session_id, cookies)
 }
 
 /// Grants what was asked (first-party apps are auto-consented), issues the code, and sends
@@ -215,11 +215,12 @@ pub(crate) async fn resume(
 fn finish(
     state: &IdpState,
     request: &AuthRequest,
-    account_id: &str,
+    session: &Session,
     session_id: &str,
     cookies: Vec<String>,
 ) -> Response {
     let now = state.clock.now();
+    let account_id = session.account_id.as_str();
     let grant_id = state.nanoid(21);
     state.store.put_grant(
         grant_id.clone(),
@@ -242,6 +243,9 @@ fn finish(
             resources: request.resources.clone(),
             resource_scopes: request.resource_scopes.clone(),
             nonce: request.nonce.clone(),
+            auth_time: request
+                .auth_time
+                .then(|| session.auth_time.unix_timestamp()),
             code_challenge: request.code_challenge.clone(),
             expires_at: ttl::after(now, ttl::CODE),
             consumed: false,

@@ -2,8 +2,9 @@
 //! equality, then the tokens. A code used twice revokes everything it issued.
 //!
 //! The checks run in node-oidc-provider's order: found, issued to this client, not expired,
-//! PKCE, not already used, same `redirect_uri`. Clients only ever see "grant request is
-//! invalid"; the exact reason goes to the event log.
+//! PKCE, same `redirect_uri`, not already used. So a wrong `redirect_uri` leaves the code
+//! usable, and `redirect_uri` may be left out by a client that registered exactly one.
+//! Clients only ever see "grant request is invalid"; the exact reason goes to the event log.
 
 use serde_json::json;
 
@@ -23,7 +24,11 @@ pub(crate) fn exchange(
     skew: time::Duration,
 ) -> Result<TokenResponse, OidcError> {
     let code = params.required("code")?;
-    let redirect_uri = params.required("redirect_uri")?;
+    let redirect_uri = match params.get("redirect_uri") {
+        Some(uri) => uri,
+        None => super::super::auth::checks::only_redirect_uri(client)
+            .ok_or_else(|| OidcError::missing("redirect_uri"))?,
+    };
     let verifier = params.get("code_verifier");
     if let Some(verifier) = verifier {
         check_pkce_format(verifier, "code_verifier")?;
@@ -49,6 +54,11 @@ pub(crate) fn exchange(
             return Err(OidcError::invalid_grant("PKCE verification failed"));
         }
     }
+    if record.redirect_uri != redirect_uri {
+        return Err(OidcError::invalid_grant(
+            "authorization code redirect_uri mismatch",
+        ));
+    }
     // Atomic: of two concurrent exchanges of one code, only one consumes it.
     if !state.store.consume_code(code) {
         state.store.revoke_grant(&record.grant_id);
@@ -58,11 +68,6 @@ pub(crate) fn exchange(
         );
         return Err(OidcError::invalid_grant(
             "authorization code already consumed",
-        ));
-    }
-    if record.redirect_uri != redirect_uri {
-        return Err(OidcError::invalid_grant(
-            "authorization code redirect_uri mismatch",
         ));
     }
     if !state.store.grant_is_live(&record.grant_id) {
@@ -95,7 +100,10 @@ pub(crate) fn exchange(
             client,
             &user,
             &record.scopes,
-            record.nonce.as_deref(),
+            super::IdTokenExtras {
+                nonce: record.nonce.as_deref(),
+                auth_time: record.auth_time,
+            },
             now + skew,
         )?)
     } else {
@@ -115,6 +123,7 @@ pub(crate) fn exchange(
                 scopes: record.scopes.clone(),
                 resources: record.resources.clone(),
                 resource_scopes: record.resource_scopes.clone(),
+                auth_time: record.auth_time,
                 issued_at: now,
                 expires_at: ttl::after(now, refresh_ttl(client)),
                 rotated: None,

@@ -128,19 +128,32 @@ pub(crate) fn read_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, Oi
     Ok(params)
 }
 
+/// What an ID token says beyond the user's claims.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IdTokenExtras<'a> {
+    /// The authorization request's `nonce` (code exchange only).
+    pub nonce: Option<&'a str>,
+    /// When the user signed in (epoch seconds), if the request asked for `auth_time`.
+    pub auth_time: Option<i64>,
+}
+
 /// An ID token for `user`: Logto's claims for `scopes`, then `nonce` (when the request had
-/// one), `iat`, `exp`, `aud` (the client id, a string) and `iss`.
+/// one), `auth_time` (when it asked for it with `max_age` or `prompt=login`), `iat`, `exp`,
+/// `aud` (the client id, a string) and `iss`.
 pub(crate) fn id_token(
     state: &IdpState,
     client: &Application,
     user: &User,
     scopes: &[String],
-    nonce: Option<&str>,
+    extras: IdTokenExtras<'_>,
     now: OffsetDateTime,
 ) -> Result<String, OidcError> {
     let mut payload: Map<String, Value> = claims::for_scopes(user, scopes, Audience::IdToken);
-    if let Some(nonce) = nonce {
+    if let Some(nonce) = extras.nonce {
         payload.insert("nonce".into(), Value::String(nonce.to_owned()));
+    }
+    if let Some(auth_time) = extras.auth_time {
+        payload.insert("auth_time".into(), Value::from(auth_time));
     }
     let iat = now.unix_timestamp();
     let ttl = i64::try_from(client.id_token_ttl()).unwrap_or(i64::MAX);

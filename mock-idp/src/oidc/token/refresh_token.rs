@@ -101,7 +101,11 @@ pub(crate) fn exchange(
         None => presented.to_owned(),
     };
     let id_token = if scopes.iter().any(|s| s == "openid") {
-        Some(id_token(state, client, &user, &scopes, None, now + skew)?)
+        let extras = super::IdTokenExtras {
+            nonce: None,
+            auth_time: record.auth_time,
+        };
+        Some(id_token(state, client, &user, &scopes, extras, now + skew)?)
     } else {
         None
     };

@@ -79,9 +79,7 @@ async fn a_user_resets_a_forgotten_password_and_signs_in_with_the_new_one() {
         j.browser.fill("#password", "bob-Secret-2").await;
         j.browser.fill("#confirm-password", "bob-Secret-2").await;
         j.browser.click("#submit").await;
-        j.browser
-            .wait_for_text("#notice", "Password changed")
-            .await;
+        j.browser.wait_for_text("#notice", "Password changed").await;
         j.browser
             .sign_in_with_password(&j.stack.idp, "bob", "bob-Secret-2")
             .await;
