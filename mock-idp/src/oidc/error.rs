@@ -24,9 +24,9 @@ pub struct OidcError {
     /// What exactly failed (event log only).
     pub detail: Option<String>,
     /// For `invalid_token` at the userinfo endpoint: the `WWW-Authenticate` realm (issuer).
-    pub(crate) realm: Option<String>,
+    pub(crate) realm: Option<Box<str>>,
     /// For `insufficient_scope`: the missing scope (a `scope` key in the body).
-    pub(crate) scope: Option<String>,
+    pub(crate) scope: Option<Box<str>>,
 }
 
 impl OidcError {
@@ -113,7 +113,7 @@ impl OidcError {
             "invalid token provided",
         )
         .detail(detail);
-        error.realm = Some(realm.to_owned());
+        error.realm = Some(realm.into());
         error
     }
 
@@ -124,7 +124,7 @@ impl OidcError {
             "access token missing scope",
         )
         .detail(format!("missing scope {scope}"));
-        error.scope = Some(scope.to_owned());
+        error.scope = Some(scope.into());
         error
     }
 
