@@ -152,6 +152,7 @@ impl PostmarkConnector {
                 code: "connector.template_not_found",
                 message: "Unable to find correct template in connector config.".to_owned(),
                 data: None,
+                extra: None,
             })
     }
 }
@@ -174,7 +175,8 @@ pub(crate) fn general(message: &str) -> RequestError {
         status: StatusCode::BAD_REQUEST,
         code: "connector.general",
         message: format!("Error occurred in connector: {data}"),
-        data: Some(data),
+        data: Some(Box::new(data)),
+        extra: None,
     }
 }
 
@@ -184,6 +186,7 @@ fn invalid_config(detail: &str) -> RequestError {
         code: "connector.invalid_config",
         message: format!("The connector's config is invalid. {detail}"),
         data: None,
+        extra: None,
     }
 }
 
@@ -225,8 +228,8 @@ mod tests {
             r#"Error occurred in connector: {"message":"Request does not contain a valid Server token."}"#
         );
         assert_eq!(
-            error.data,
-            Some(json!({"message": "Request does not contain a valid Server token."}))
+            error.data.as_deref(),
+            Some(&json!({"message": "Request does not contain a valid Server token."}))
         );
     }
 

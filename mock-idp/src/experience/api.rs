@@ -26,6 +26,7 @@ use serde_json::json;
 
 use super::engine::{self, Identified, Identifier, IdentifierKind, InteractionEvent};
 use super::errors::ExperienceError;
+use super::guard::{self, Shape, optional, required};
 use super::profile;
 use crate::interaction::Interaction;
 use crate::request_error::RequestError;
@@ -33,8 +34,66 @@ use crate::state::IdpState;
 
 type Answer = Result<Response, ExperienceError>;
 
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ExperienceError> {
-    serde_json::from_slice(bytes).map_err(|_| ExperienceError::InvalidInput)
+const EVENTS: &[&str] = &["SignIn", "Register", "ForgotPassword"];
+/// `verificationCodeIdentifierGuard`: an email or a phone.
+const CODE_IDENTIFIER: Shape = Shape::Object(&[
+    required("type", Shape::Enum(&["email", "phone"])),
+    required("value", Shape::Str),
+]);
+const START: Shape = Shape::Object(&[
+    required("interactionEvent", Shape::Enum(EVENTS)),
+    optional("captchaToken", Shape::Str),
+]);
+const SWITCH: Shape = Shape::Object(&[required("interactionEvent", Shape::Enum(EVENTS))]);
+const SEND: Shape = Shape::Object(&[
+    required("identifier", CODE_IDENTIFIER),
+    required("interactionEvent", Shape::Enum(EVENTS)),
+]);
+const VERIFY: Shape = Shape::Object(&[
+    required("identifier", CODE_IDENTIFIER),
+    required("verificationId", Shape::Str),
+    required("code", Shape::Str),
+]);
+const PASSWORD: Shape = Shape::Object(&[
+    required(
+        "identifier",
+        Shape::Object(&[
+            required("type", Shape::Enum(&["username", "email", "phone"])),
+            required("value", Shape::Str),
+        ]),
+    ),
+    required("password", Shape::NonEmptyStr),
+]);
+const NEW_PASSWORD_IDENTITY: Shape = Shape::Object(&[
+    required(
+        "identifier",
+        Shape::Object(&[
+            required("type", Shape::Literal("username")),
+            required("value", Shape::Str),
+        ]),
+    ),
+    required("password", Shape::Str),
+]);
+const IDENTIFY: Shape = Shape::Object(&[optional("verificationId", Shape::Str)]);
+const PROFILE: Shape = Shape::Union {
+    tag: "type",
+    variants: &[
+        ("username", &[required("value", Shape::Str)]),
+        ("password", &[required("value", Shape::Str)]),
+        ("email", &[required("verificationId", Shape::Str)]),
+    ],
+};
+const NEW_PASSWORD: Shape = Shape::Object(&[required("password", Shape::Str)]);
+
+/// The body, read and checked as Logto's `koaGuard` does ([`guard`]), then typed.
+fn body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    bytes: &[u8],
+    schema: &Shape,
+) -> Result<T, ExperienceError> {
+    let value = guard::check(headers, bytes, schema)
+        .map_err(|invalid| ExperienceError::InvalidBody(Box::new(invalid)))?;
+    serde_json::from_value(value).map_err(|_| ExperienceError::InvalidInput)
 }
 
 #[derive(Deserialize)]
@@ -108,15 +167,27 @@ fn respond(state: &IdpState, answer: Answer) -> Response {
     })
 }
 
-/// Runs `step` for the request's live interaction (else `session.not_found`) and answers
-/// what it returns, logging errors.
+/// The request's live interaction (else `session.not_found`) whose experience has started
+/// (else `session.interaction_not_found`): Logto's middlewares check both before the body.
+fn started(
+    state: &IdpState,
+    headers: &HeaderMap,
+) -> Result<(String, Interaction), ExperienceError> {
+    let (uid, interaction) = engine::interaction_of(state, headers)?;
+    if state.experience.get(&uid).event.is_none() {
+        return Err(ExperienceError::InteractionNotFound);
+    }
+    Ok((uid, interaction))
+}
+
+/// Runs `step` for the request's started interaction and answers what it returns, logging
+/// errors.
 fn run(
     state: &IdpState,
     headers: &HeaderMap,
     step: impl FnOnce(&str, &Interaction) -> Answer,
 ) -> Response {
-    let answer = engine::interaction_of(state, headers)
-        .and_then(|(uid, interaction)| step(&uid, &interaction));
+    let answer = started(state, headers).and_then(|(uid, interaction)| step(&uid, &interaction));
     respond(state, answer)
 }
 
@@ -125,11 +196,12 @@ pub(crate) async fn start(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    run(&state, &headers, |uid, _| {
-        let EventBody { interaction_event } = body(&bytes)?;
-        engine::start(&state, uid, interaction_event);
+    let answer = engine::interaction_of(&state, &headers).and_then(|(uid, _)| {
+        let EventBody { interaction_event } = body(&headers, &bytes, &START)?;
+        engine::start(&state, &uid, interaction_event);
         Ok(StatusCode::NO_CONTENT.into_response())
-    })
+    });
+    respond(&state, answer)
 }
 
 pub(crate) async fn switch_event(
@@ -138,7 +210,7 @@ pub(crate) async fn switch_event(
     bytes: Bytes,
 ) -> Response {
     run(&state, &headers, |uid, _| {
-        let EventBody { interaction_event } = body(&bytes)?;
+        let EventBody { interaction_event } = body(&headers, &bytes, &SWITCH)?;
         engine::switch_event(&state, uid, interaction_event)?;
         Ok(StatusCode::NO_CONTENT.into_response())
     })
@@ -151,8 +223,8 @@ pub(crate) async fn send_code(
     bytes: Bytes,
 ) -> Response {
     let answer = async {
-        let (uid, interaction) = engine::interaction_of(&state, &headers)?;
-        let request: SendBody = body(&bytes)?;
+        let (uid, interaction) = started(&state, &headers)?;
+        let request: SendBody = body(&headers, &bytes, &SEND)?;
         let email = email_of(&request.identifier)?;
         let id =
             engine::send_code(&state, &uid, &interaction, email, request.interaction_event).await?;
@@ -168,7 +240,7 @@ pub(crate) async fn verify(
     bytes: Bytes,
 ) -> Response {
     run(&state, &headers, |uid, _| {
-        let request: VerifyBody = body(&bytes)?;
+        let request: VerifyBody = body(&headers, &bytes, &VERIFY)?;
         let email = email_of(&request.identifier)?;
         let id = engine::verify(&state, uid, &request.verification_id, email, &request.code)?;
         Ok(Json(json!({ "verificationId": id })).into_response())
@@ -181,10 +253,7 @@ pub(crate) async fn verify_password(
     bytes: Bytes,
 ) -> Response {
     run(&state, &headers, |uid, _| {
-        let request: PasswordBody = body(&bytes)?;
-        if request.password.is_empty() {
-            return Err(ExperienceError::InvalidInput);
-        }
+        let request: PasswordBody = body(&headers, &bytes, &PASSWORD)?;
         let id = engine::verify_password(&state, uid, &request.identifier, &request.password)?;
         Ok(Json(json!({ "verificationId": id })).into_response())
     })
@@ -196,7 +265,7 @@ pub(crate) async fn profile(
     bytes: Bytes,
 ) -> Response {
     run(&state, &headers, |uid, _| {
-        let update = match body(&bytes)? {
+        let update = match body(&headers, &bytes, &PROFILE)? {
             ProfileBody::Username { value } => profile::Update::Username(value),
             ProfileBody::Password { value } if !value.is_empty() => {
                 profile::Update::Password(value)
@@ -220,7 +289,7 @@ pub(crate) async fn reset_password(
     bytes: Bytes,
 ) -> Response {
     run(&state, &headers, |uid, _| {
-        let NewPasswordBody { password } = body(&bytes)?;
+        let NewPasswordBody { password } = body(&headers, &bytes, &NEW_PASSWORD)?;
         if password.is_empty() {
             return Err(ExperienceError::InvalidInput);
         }
@@ -235,7 +304,7 @@ pub(crate) async fn new_password_identity(
     bytes: Bytes,
 ) -> Response {
     run(&state, &headers, |uid, _| {
-        let request: PasswordBody = body(&bytes)?;
+        let request: PasswordBody = body(&headers, &bytes, &NEW_PASSWORD_IDENTITY)?;
         let id = profile::new_password_identity(
             &state,
             uid,
@@ -254,13 +323,7 @@ pub(crate) async fn identify(
 ) -> Response {
     run(&state, &headers, |uid, interaction| {
         // Logto's experience sends `{}` to identify a registration by its profile.
-        let IdentifyBody { verification_id } = if bytes.is_empty() {
-            IdentifyBody {
-                verification_id: None,
-            }
-        } else {
-            body(&bytes)?
-        };
+        let IdentifyBody { verification_id } = body(&headers, &bytes, &IDENTIFY)?;
         let status = match engine::identify(&state, uid, interaction, verification_id.as_deref())? {
             Identified::SignedIn => StatusCode::NO_CONTENT,
             Identified::Registered => StatusCode::CREATED,

@@ -7,9 +7,10 @@
 //! [`verify`], [`identify`], [`switch_event`], [`submit`]. Logto's rules:
 //!
 //! - codes are 6 digits, valid 600 s, 10 failed tries, then `verification_code.exceed_max_try`;
-//! - a new send replaces the interaction's previous code for that email;
+//! - a new send replaces the interaction's previous code (one record per type, as Logto's);
 //! - at most 10 sends per recipient per 600 s (`request.message_rate_limited`, 429);
-//! - verification checks run in Logto's order: unknown verification, superseded or already
+//! - verification checks run in Logto's order: unknown or superseded verification (a new send
+//!   replaces the record, so the old id is 404 `session.verification_session_not_found`),
 //!   consumed code (`verification_code.not_found`), email mismatch, expired, too many tries,
 //!   wrong code; a verified code is consumed, so verifying it again is `not_found`;
 //! - sign-in of an unknown email is `user.user_not_exist` (404: the pages offer to register);
@@ -109,8 +110,8 @@ pub(crate) struct CodeVerification {
     expires_at: OffsetDateTime,
     tries: u32,
     pub verified: bool,
-    /// A newer code was sent to the same email in this interaction.
-    superseded: bool,
+    /// A newer code was sent in this interaction: this record is gone, as in Logto.
+    pub superseded: bool,
 }
 
 /// The experience's side of one interaction.
@@ -229,13 +230,19 @@ pub(crate) fn interaction_of(
     state: &IdpState,
     headers: &HeaderMap,
 ) -> Result<(String, Interaction), E> {
-    cookie(headers, INTERACTION_COOKIE)
+    let uid = cookie(headers, INTERACTION_COOKIE)
         .filter(|uid| !uid.is_empty())
-        .and_then(|uid| {
-            let interaction = state.interactions.get(&uid, state.clock.now())?;
-            interaction.login.is_none().then_some((uid, interaction))
+        .ok_or(E::SessionNotFound {
+            description: "interaction session id cookie not found",
+        })?;
+    state
+        .interactions
+        .get(&uid, state.clock.now())
+        .filter(|interaction| interaction.login.is_none())
+        .map(|interaction| (uid, interaction))
+        .ok_or(E::SessionNotFound {
+            description: "interaction session not found",
         })
-        .ok_or(E::SessionNotFound)
 }
 
 /// `PUT /api/experience`: starts (or restarts) the experience for `event`.
@@ -255,7 +262,11 @@ pub(crate) fn start(state: &IdpState, uid: &str, event: InteractionEvent) {
 /// keeping the verifications already done. A password reset cannot be switched to or from,
 /// and the sign-in mode must allow the new event.
 pub(crate) fn switch_event(state: &IdpState, uid: &str, event: InteractionEvent) -> Result<(), E> {
-    let current = state.experience.get(uid).event.ok_or(E::SessionNotFound)?;
+    let current = state
+        .experience
+        .get(uid)
+        .event
+        .ok_or(E::InteractionNotFound)?;
     let reset = InteractionEvent::ForgotPassword;
     if (current == reset) != (event == reset) {
         return Err(E::NotSupportedForForgotPassword { status: 400 });
@@ -313,7 +324,7 @@ pub(crate) fn verify_password(
     password: &str,
 ) -> Result<String, E> {
     if state.experience.get(uid).event.is_none() {
-        return Err(E::SessionNotFound);
+        return Err(E::InteractionNotFound);
     }
     let now = state.clock.now();
     let target = identifier.value.trim().to_owned();
@@ -416,7 +427,7 @@ pub(crate) async fn send_code(
     event: InteractionEvent,
 ) -> Result<String, E> {
     if state.experience.get(uid).event.is_none() {
-        return Err(E::SessionNotFound);
+        return Err(E::InteractionNotFound);
     }
     let email = email.trim().to_owned();
     if !valid_email(&email) {
@@ -465,11 +476,9 @@ pub(crate) async fn send_code(
         return Err(E::Connector(error));
     }
     state.experience.update(uid, |s| {
-        for old in s
-            .verifications
-            .iter_mut()
-            .filter(|v| v.email.eq_ignore_ascii_case(&email))
-        {
+        // Logto keeps one record per verification type: the new code replaces the old one,
+        // whatever address that one went to.
+        for old in &mut s.verifications {
             old.superseded = true;
         }
         s.verifications.push(CodeVerification {
@@ -507,10 +516,10 @@ pub(crate) fn verify(
         let record = s
             .verifications
             .iter_mut()
-            .find(|v| v.id == verification_id)
+            .find(|v| v.id == verification_id && !v.superseded)
             .ok_or(E::VerificationSessionNotFound)?;
-        // A superseded code is gone, and a verified one was consumed: Logto finds neither.
-        if record.superseded || record.verified {
+        // A verified code was consumed: Logto finds no code to check.
+        if record.verified {
             return Err(E::CodeNotFound);
         }
         if !record.email.eq_ignore_ascii_case(email.trim()) {
@@ -571,11 +580,11 @@ pub(crate) fn identify(
     verification_id: Option<&str>,
 ) -> Result<Identified, E> {
     let current = state.experience.get(uid);
-    let event = current.event.ok_or(E::SessionNotFound)?;
+    let event = current.event.ok_or(E::InteractionNotFound)?;
     let Some(verification_id) = verification_id else {
         // Only a registration can go by its profile alone.
         if event != InteractionEvent::Register {
-            return Err(E::InvalidInput);
+            return Err(E::VerificationIdMissing);
         }
         check_mode(state, event)?;
         return super::profile::register(state, uid, interaction, current.profile);
@@ -605,7 +614,7 @@ pub(crate) fn identify(
     let record = current
         .verifications
         .iter()
-        .find(|v| v.id == verification_id)
+        .find(|v| v.id == verification_id && !v.superseded)
         .ok_or(E::VerificationSessionNotFound)?;
     if !record.verified {
         return Err(E::VerificationFailed);
@@ -707,7 +716,7 @@ pub(crate) enum Submitted {
 /// tenant's policy; kept until the submit.
 pub(crate) fn reset_password(state: &IdpState, uid: &str, password: &str) -> Result<(), E> {
     let current = state.experience.get(uid);
-    if current.event != Some(InteractionEvent::ForgotPassword) {
+    if current.event.ok_or(E::InteractionNotFound)? != InteractionEvent::ForgotPassword {
         return Err(E::InvalidInteractionType);
     }
     let user = current
@@ -771,7 +780,8 @@ fn submit_reset(state: &IdpState, uid: &str) -> Result<Submitted, E> {
 /// `POST /api/experience/submit`: the identified user signs in (the browser goes on to
 /// `{issuer}/auth/{uid}`), or a reset password takes effect.
 pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<Submitted, E> {
-    if state.experience.get(uid).event == Some(InteractionEvent::ForgotPassword) {
+    let event = state.experience.get(uid).event;
+    if event.ok_or(E::InteractionNotFound)? == InteractionEvent::ForgotPassword {
         return submit_reset(state, uid);
     }
     let user_id = state
@@ -781,7 +791,9 @@ pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<Submitted, E> {
         .ok_or(E::IdentifierNotFound)?;
     let now = state.clock.now();
     if !state.interactions.finish(uid, &user_id, now) {
-        return Err(E::SessionNotFound);
+        return Err(E::SessionNotFound {
+            description: "interaction session not found",
+        });
     }
     let now_ms = crate::clock::unix_millis(now);
     if let Some(user) = state

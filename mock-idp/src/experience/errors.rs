@@ -7,15 +7,24 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::request_error::RequestError;
+use crate::request_error::{Extra, RequestError};
 
 /// Why a step of the sign-in experience failed.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum ExperienceError {
-    /// `session.not_found`: no live interaction for the request's cookie.
-    SessionNotFound,
-    /// `guard.invalid_input`: a body of the wrong shape, or an identifier that is not an email.
+    /// `session.not_found`: no live interaction for the request's cookie (node-oidc-provider's
+    /// `error_description` says which).
+    SessionNotFound { description: &'static str },
+    /// `session.interaction_not_found` (404): the interaction exists but its experience was
+    /// never started (`PUT /api/experience`).
+    InteractionNotFound,
+    /// `guard.invalid_input`: an identifier or value the step cannot take.
     InvalidInput,
+    /// `guard.invalid_input` from the body guard: zod's issues and Logto's details.
+    InvalidBody(Box<super::guard::Invalid>),
+    /// `guard.invalid_input` without a type: identification of a sign-in or reset without a
+    /// `verificationId` (Logto's message keeps its `{{type}}` placeholder).
+    VerificationIdMissing,
     /// `verification_code.code_mismatch`.
     CodeMismatch,
     /// `verification_code.expired`.
@@ -92,16 +101,18 @@ impl ExperienceError {
     fn status_code_message(&self) -> (StatusCode, &'static str, String) {
         use StatusCode as S;
         let (status, code, message): (StatusCode, &'static str, &str) = match self {
-            Self::SessionNotFound => {
-                let error = RequestError::session_not_found();
+            Self::SessionNotFound { description } => {
+                let error = RequestError::session_not_found(description);
                 return (error.status, error.code, error.message);
             }
             Self::Connector(error) => return (error.status, error.code, error.message.clone()),
-            Self::UserNotExist { identifier } => {
+            // Logto passes the identifier as data, not to the phrase, so the placeholder stays
+            // in the message (the pages word it themselves).
+            Self::UserNotExist { .. } => {
                 return (
                     S::NOT_FOUND,
                     "user.user_not_exist",
-                    format!("User with {identifier} does not exist."),
+                    "User with {{ identifier }} does not exist.".to_owned(),
                 );
             }
             Self::Blocked { minutes } => {
@@ -128,10 +139,20 @@ impl ExperienceError {
                     format!("Cannot find any available connector for type: {kind}."),
                 );
             }
-            Self::InvalidInput => (
+            Self::InvalidInput | Self::InvalidBody(_) => (
                 S::BAD_REQUEST,
                 "guard.invalid_input",
                 "The request body is invalid.",
+            ),
+            Self::VerificationIdMissing => (
+                S::BAD_REQUEST,
+                "guard.invalid_input",
+                "The request {{type}} is invalid.",
+            ),
+            Self::InteractionNotFound => (
+                S::NOT_FOUND,
+                "session.interaction_not_found",
+                "Interaction session not found. Please go back and start the session again.",
             ),
             Self::InvalidInteractionType => (
                 S::BAD_REQUEST,
@@ -245,12 +266,27 @@ impl ExperienceError {
 
 impl From<ExperienceError> for RequestError {
     fn from(error: ExperienceError) -> Self {
-        let data = match &error {
+        let data: Option<serde_json::Value> = match &error {
             ExperienceError::MissingProfile { fields } => Some(json!({ "missingProfile": fields })),
             ExperienceError::PasswordRejected { issues } => Some(serde_json::Value::Array(
                 issues.iter().map(|i| i.to_json()).collect(),
             )),
-            ExperienceError::Connector(inner) => inner.data.clone(),
+            ExperienceError::UserNotExist { identifier } => {
+                Some(json!({ "identifier": identifier }))
+            }
+            ExperienceError::InvalidBody(invalid) => invalid.data.clone(),
+            ExperienceError::Connector(inner) => inner.data.as_deref().cloned(),
+            _ => None,
+        };
+        let extra = match &error {
+            ExperienceError::InvalidBody(invalid) => Some(Box::new(Extra {
+                details: Some(invalid.details.clone()),
+                oidc_description: None,
+            })),
+            ExperienceError::SessionNotFound { description } => Some(Box::new(Extra {
+                details: None,
+                oidc_description: Some(description),
+            })),
             _ => None,
         };
         let (status, code, message) = error.status_code_message();
@@ -258,7 +294,8 @@ impl From<ExperienceError> for RequestError {
             status,
             code,
             message,
-            data,
+            data: data.map(Box::new),
+            extra,
         }
     }
 }
@@ -274,15 +311,26 @@ mod tests {
         });
         assert_eq!(error.status, StatusCode::NOT_FOUND);
         assert_eq!(error.code, "user.user_not_exist");
-        assert_eq!(error.message, "User with erin@example.com does not exist.");
+        assert_eq!(error.message, "User with {{ identifier }} does not exist.");
+        assert_eq!(
+            error.data.as_deref(),
+            Some(&json!({"identifier": "erin@example.com"}))
+        );
         let error = RequestError::from(ExperienceError::MissingProfile {
             fields: vec!["password"],
         });
         assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(error.data, Some(json!({"missingProfile": ["password"]})));
         assert_eq!(
-            ExperienceError::SessionNotFound.code(),
-            RequestError::session_not_found().code
+            error.data.as_deref(),
+            Some(&json!({"missingProfile": ["password"]}))
+        );
+        let lost = RequestError::from(ExperienceError::SessionNotFound {
+            description: "interaction session not found",
+        });
+        assert_eq!(lost.code, "session.not_found");
+        assert_eq!(
+            lost.extra.and_then(|e| e.oidc_description),
+            Some("interaction session not found")
         );
     }
 }

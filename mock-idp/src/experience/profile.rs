@@ -71,7 +71,7 @@ fn new_password(state: &IdpState, password: &str, user: &UserInfo) -> Result<Str
 /// `POST /api/experience/profile`.
 pub(crate) fn update(state: &IdpState, uid: &str, update: Update) -> Result<(), E> {
     let current = state.experience.get(uid);
-    let event = current.event.ok_or(E::SessionNotFound)?;
+    let event = current.event.ok_or(E::InteractionNotFound)?;
     if event == InteractionEvent::ForgotPassword {
         return Err(E::NotSupportedForForgotPassword { status: 400 });
     }
@@ -91,7 +91,7 @@ pub(crate) fn update(state: &IdpState, uid: &str, update: Update) -> Result<(), 
             let record = current
                 .verifications
                 .iter()
-                .find(|v| v.id == verification_id)
+                .find(|v| v.id == verification_id && !v.superseded)
                 .ok_or(E::VerificationSessionNotFound)?;
             if !record.verified {
                 return Err(E::VerificationFailed);
@@ -143,7 +143,7 @@ pub(crate) fn new_password_identity(
     password: &str,
 ) -> Result<String, E> {
     if state.experience.get(uid).event.is_none() {
-        return Err(E::SessionNotFound);
+        return Err(E::InteractionNotFound);
     }
     let username = username.trim();
     if kind != IdentifierKind::Username || !super::engine::valid_username(username) {

@@ -375,7 +375,8 @@ async fn a_resume_needs_its_interaction_cookie() {
         assert_eq!(answer.status, 400, "{answer:?}");
         assert_eq!(
             answer.json(),
-            serde_json::json!({"code": "session.not_found", "message": "Session not found. Please go back and sign in again."})
+            serde_json::json!({"code": "session.not_found", "message": "Session not found. Please go back and sign in again.",
+                               "error": "invalid_request", "error_description": "authorization request has expired"})
         );
     }
     let unknown = idp

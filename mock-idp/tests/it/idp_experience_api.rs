@@ -141,8 +141,14 @@ async fn an_unknown_email_at_sign_in_can_switch_to_registration() {
     let browser = begin(&idp, "SignIn").await;
     let (id, code) = send(&browser, "carol@example.com", "SignIn").await;
     verify(&browser, "carol@example.com", &id, &code).await;
-    let message = assert_logto_error(&identify(&browser, &id).await, 404, "user.user_not_exist");
-    assert_eq!(message, "User with carol@example.com does not exist.");
+    let unknown = identify(&browser, &id).await;
+    let message = assert_logto_error(&unknown, 404, "user.user_not_exist");
+    // Logto hands the identifier over as data; its phrase keeps the placeholder.
+    assert_eq!(message, "User with {{ identifier }} does not exist.");
+    assert_eq!(
+        unknown.json()["data"],
+        json!({"identifier": "carol@example.com"})
+    );
     assert!(
         idp.idp.user("carol@example.com").is_none(),
         "nothing created yet"
@@ -252,16 +258,17 @@ async fn a_code_expires_after_600_seconds_of_mock_time() {
 }
 
 #[tokio::test]
-async fn a_new_send_invalidates_the_previous_code() {
+async fn a_new_send_replaces_the_previous_verification() {
     let idp = Idp::start().await;
     let browser = begin(&idp, "SignIn").await;
     let (old_id, old_code) = send(&browser, "alice@example.com", "SignIn").await;
     let (new_id, new_code) = send(&browser, "alice@example.com", "SignIn").await;
     assert_ne!(old_id, new_id);
+    // Logto keeps one record per verification type: the old id is gone.
     assert_logto_error(
         &verify(&browser, "alice@example.com", &old_id, &old_code).await,
-        400,
-        "verification_code.not_found",
+        404,
+        "session.verification_session_not_found",
     );
     assert_eq!(
         verify(&browser, "alice@example.com", &new_id, &new_code)

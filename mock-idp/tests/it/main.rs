@@ -11,6 +11,7 @@ mod idp_connector;
 mod idp_control;
 mod idp_discovery;
 mod idp_experience_api;
+mod idp_experience_errors;
 mod idp_faults;
 mod idp_forgot_password;
 mod idp_front_door;

@@ -175,7 +175,9 @@ fn message_page(state: &IdpState, status: StatusCode, heading: &str, message: &s
 }
 
 fn session_lost(state: &IdpState) -> Response {
-    let error = RequestError::from(ExperienceError::SessionNotFound);
+    let error = RequestError::from(ExperienceError::SessionNotFound {
+        description: "interaction session not found",
+    });
     message_page(state, error.status, "Something went wrong", &error.message)
 }
 

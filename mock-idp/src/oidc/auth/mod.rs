@@ -179,7 +179,13 @@ pub(crate) async fn resume(
             json!({"uid": uid, "error": "session.not_found",
                    "detail": if cookie_matches { "interaction not found or expired" } else { "interaction cookie missing or for another interaction" }}),
         );
-        return RequestError::session_not_found().into_response();
+        // node-oidc-provider's words: a missing or foreign resume cookie is an expired request.
+        let description = if cookie_matches {
+            "interaction session not found"
+        } else {
+            "authorization request has expired"
+        };
+        return RequestError::session_not_found(description).into_response();
     };
     let Some(login) = interaction.login.clone() else {
         // Not signed in yet: back to the sign-in experience.
