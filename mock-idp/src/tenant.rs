@@ -558,6 +558,15 @@ impl Tenant {
         self.resources.iter().find(|r| r.indicator == indicator)
     }
 
+    /// The names of the user's roles (the `roles` claim), in the tenant's order.
+    pub fn role_names(&self, user_id: &str) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| r.role_type == "User" && r.user_ids.iter().any(|u| u == user_id))
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
     /// The scopes of API resource `indicator` that the user's roles grant.
     pub fn granted_scopes(&self, user_id: &str, indicator: &str) -> Vec<String> {
         let mut scopes: Vec<String> = Vec::new();

@@ -3,7 +3,9 @@
 //!
 //! `name`, `picture`, `username` and `email` are present as `null` when unset; profile claims
 //! from `user.profile` are omitted when unset; `created_at` / `updated_at` are epoch
-//! milliseconds; `email_verified` is whether the user has a primary email.
+//! milliseconds; `email_verified` is whether the user has a primary email; `roles` is the names
+//! of the user's roles (in the ID token too, as in a tenant seeded with Logto's default
+//! `idToken.enabledExtendedClaims`).
 
 use serde_json::{Map, Value};
 
@@ -18,6 +20,7 @@ pub(crate) const SCOPES: &[&str] = &[
     "phone",
     "custom_data",
     "identities",
+    "roles",
 ];
 
 /// Every claim this mock can release (discovery's `claims_supported`).
@@ -45,6 +48,7 @@ pub(crate) const CLAIMS: &[&str] = &[
     "phone_number_verified",
     "custom_data",
     "identities",
+    "roles",
     "iss",
 ];
 
@@ -56,8 +60,13 @@ pub(crate) enum Audience {
     Userinfo,
 }
 
-/// The user's claims for `scopes`, `sub` first.
-pub(crate) fn for_scopes(user: &User, scopes: &[String], audience: Audience) -> Map<String, Value> {
+/// The user's claims for `scopes`, `sub` first; `roles` are the names of the user's roles.
+pub(crate) fn for_scopes(
+    user: &User,
+    roles: &[String],
+    scopes: &[String],
+    audience: Audience,
+) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert("sub".into(), Value::String(user.id.clone()));
     let has = |scope: &str| scopes.iter().any(|s| s == scope);
@@ -110,6 +119,9 @@ pub(crate) fn for_scopes(user: &User, scopes: &[String], audience: Audience) -> 
             Value::Bool(user.primary_phone.is_some()),
         );
     }
+    if has("roles") {
+        claims.insert("roles".into(), Value::from(roles.to_vec()));
+    }
     if audience == Audience::Userinfo {
         if has("custom_data") {
             claims.insert("custom_data".into(), user.custom_data.clone());
@@ -132,6 +144,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn the_roles_scope_releases_role_names_to_both_audiences() {
+        let user = User::email("a@example.com").id("abcdefghijkl");
+        let roles = ["reader".to_owned(), "writer".to_owned()];
+        for audience in [Audience::IdToken, Audience::Userinfo] {
+            let claims = for_scopes(&user, &roles, &scopes(&["openid", "roles"]), audience);
+            assert_eq!(claims["roles"], json!(["reader", "writer"]));
+            let none = for_scopes(&user, &[], &scopes(&["openid", "roles"]), audience);
+            assert_eq!(
+                none["roles"],
+                json!([]),
+                "an empty list, not a missing claim"
+            );
+        }
+    }
+
     fn scopes(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -144,6 +172,7 @@ mod tests {
         user.profile = json!({"givenName": "Alice"});
         let claims = for_scopes(
             &user,
+            &[],
             &scopes(&["openid", "profile", "email"]),
             Audience::IdToken,
         );
@@ -161,10 +190,11 @@ mod tests {
     #[test]
     fn only_sub_without_claim_scopes_and_custom_data_only_at_userinfo() {
         let user = User::email("a@example.com").id("abcdefghijkl");
-        let claims = for_scopes(&user, &scopes(&["openid"]), Audience::IdToken);
+        let reader = ["reader".to_owned()];
+        let claims = for_scopes(&user, &reader, &scopes(&["openid"]), Audience::IdToken);
         assert_eq!(Value::Object(claims), json!({"sub": "abcdefghijkl"}));
         let scopes = scopes(&["openid", "custom_data"]);
-        assert!(!for_scopes(&user, &scopes, Audience::IdToken).contains_key("custom_data"));
-        assert!(for_scopes(&user, &scopes, Audience::Userinfo).contains_key("custom_data"));
+        assert!(!for_scopes(&user, &[], &scopes, Audience::IdToken).contains_key("custom_data"));
+        assert!(for_scopes(&user, &[], &scopes, Audience::Userinfo).contains_key("custom_data"));
     }
 }

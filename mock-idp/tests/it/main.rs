@@ -21,6 +21,7 @@ mod idp_password;
 mod idp_reauth;
 mod idp_refresh;
 mod idp_register_password;
+mod idp_roles;
 mod idp_sign_out;
 mod idp_support;
 mod idp_token;

@@ -148,7 +148,9 @@ pub(crate) fn id_token(
     extras: IdTokenExtras<'_>,
     now: OffsetDateTime,
 ) -> Result<String, OidcError> {
-    let mut payload: Map<String, Value> = claims::for_scopes(user, scopes, Audience::IdToken);
+    let roles = state.tenant().role_names(&user.id);
+    let mut payload: Map<String, Value> =
+        claims::for_scopes(user, &roles, scopes, Audience::IdToken);
     if let Some(nonce) = extras.nonce {
         payload.insert("nonce".into(), Value::String(nonce.to_owned()));
     }
