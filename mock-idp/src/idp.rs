@@ -39,7 +39,7 @@ use crate::rng::{DEFAULT_SEED, SeededRng};
 use crate::scenario::Scenario;
 use crate::server::{Runtime, ServerHandle};
 use crate::state::{IdpState, Initial, Inner, Mail};
-use crate::tenant::{Application, ApplicationType, PrivateKey, Resource, Tenant, User};
+use crate::tenant::{Application, ApplicationType, PrivateKey, Resource, Role, Tenant, User};
 
 /// The application under test, as the mock Logto registered it: what your app's Logto
 /// configuration needs. It is the tenant's first traditional web app (the fixture's sample
@@ -534,6 +534,7 @@ pub struct MockIdpBuilder {
     users: Vec<User>,
     applications: Vec<Application>,
     resources: Vec<Resource>,
+    roles: Vec<Role>,
     signing_keys: Vec<PrivateKey>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
@@ -557,6 +558,7 @@ impl Default for MockIdpBuilder {
             users: Vec::new(),
             applications: Vec::new(),
             resources: Vec::new(),
+            roles: Vec::new(),
             signing_keys: Vec::new(),
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
@@ -609,6 +611,14 @@ impl MockIdpBuilder {
     /// Adds an API resource (replaces one with the same indicator).
     pub fn resource(mut self, resource: Resource) -> Self {
         self.resources.push(resource);
+        self
+    }
+
+    /// Adds a role (replaces one with the same name): `Role::user("admin").member(
+    /// "alice@example.com").scope("https://api.example.com", "write:messages")`. Its names
+    /// are the `roles` claim; its scopes go into access tokens for the API resource.
+    pub fn role(mut self, role: Role) -> Self {
+        self.roles.push(role);
         self
     }
 
@@ -773,6 +783,11 @@ impl MockIdpBuilder {
         self.apply(&mut tenant, &rng, &clock);
         tenant.seal_passwords();
         tenant.validate()?;
+        for role in &self.roles {
+            if let Some(added) = tenant.roles.iter().find(|r| r.name == role.name) {
+                added.check(&tenant)?;
+            }
+        }
         for (i, fault) in builder_faults.iter().enumerate() {
             fault.validate().map_err(|e| {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("fault {i}: {e}"))
@@ -994,6 +1009,21 @@ impl MockIdpBuilder {
                 .resources
                 .retain(|r| r.indicator != resource.indicator);
             tenant.resources.push(resource.clone());
+        }
+        for role in &self.roles {
+            let mut role = role.clone();
+            // Members named by email become user ids (an unknown email stays, and the
+            // tenant's validation names it).
+            for member in &mut role.user_ids {
+                if let Some(user) = tenant.user_by_email(member) {
+                    *member = user.id.clone();
+                }
+            }
+            if role.id.is_empty() {
+                role.id = rng.id(21);
+            }
+            tenant.roles.retain(|r| r.name != role.name);
+            tenant.roles.push(role);
         }
         let keys = &mut tenant.logto_configs.oidc_private_keys;
         for (i, key) in self.signing_keys.iter().enumerate() {

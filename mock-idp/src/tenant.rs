@@ -320,6 +320,68 @@ fn user_role() -> String {
     "User".to_owned()
 }
 
+impl Role {
+    /// Whether the role makes sense in `tenant`: a type Logto has, members who are users, and
+    /// scopes of the tenant's API resources (checked for roles a builder adds).
+    pub fn check(&self, tenant: &Tenant) -> Result<(), TenantError> {
+        if self.role_type != "User" && self.role_type != "MachineToMachine" {
+            return Err(TenantError(format!(
+                "the role {:?} has type {:?}; Logto's are User and MachineToMachine",
+                self.name, self.role_type
+            )));
+        }
+        if let Some(id) = self.user_ids.iter().find(|id| tenant.user(id).is_none()) {
+            return Err(TenantError(format!(
+                "the role {:?} is given to {id:?}, who is not a user of the tenant",
+                self.name
+            )));
+        }
+        for scope in &self.scopes {
+            let known = tenant
+                .resource(&scope.resource_indicator)
+                .is_some_and(|r| r.scopes.iter().any(|s| s.name == scope.name));
+            if !known {
+                return Err(TenantError(format!(
+                    "the role {:?} grants {:?} of {:?}, which is not a scope of an API resource \
+                     of the tenant",
+                    self.name, scope.name, scope.resource_indicator
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A user role named `name`, with no scopes and no members yet.
+    pub fn user(name: impl Into<String>) -> Self {
+        Self {
+            id: String::new(),
+            name: name.into(),
+            description: None,
+            role_type: user_role(),
+            scopes: Vec::new(),
+            user_ids: Vec::new(),
+        }
+    }
+
+    /// Grants `scope` of the API resource `indicator`.
+    #[must_use]
+    pub fn scope(mut self, indicator: impl Into<String>, scope: impl Into<String>) -> Self {
+        self.scopes.push(RoleScope {
+            resource_indicator: indicator.into(),
+            name: scope.into(),
+        });
+        self
+    }
+
+    /// Gives the role to a user, by id or by email (an email is looked up when the mock
+    /// starts; an unknown one stops the start).
+    #[must_use]
+    pub fn member(mut self, user: impl Into<String>) -> Self {
+        self.user_ids.push(user.into());
+        self
+    }
+}
+
 /// One scope granted by a role.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

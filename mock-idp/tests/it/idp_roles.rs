@@ -37,3 +37,66 @@ async fn without_the_roles_scope_there_is_no_roles_claim() {
     let userinfo = idp.userinfo(alice["access_token"].as_str().unwrap()).await;
     assert!(userinfo.json().get("roles").is_none());
 }
+
+#[tokio::test]
+async fn the_builder_gives_roles_by_email_and_their_scopes_reach_access_tokens() {
+    use mock_idp::tenant::Role;
+    let idp = Idp::start_with(
+        mock_idp::MockIdp::builder().role(
+            Role::user("writer")
+                .member("bob@example.com")
+                .scope("https://api.example.com", "write:messages"),
+        ),
+    )
+    .await;
+    let bob = tokens(&idp, "bob@example.com", "openid roles").await;
+    let claims = jwt_part(bob["id_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["roles"], json!(["writer"]));
+    let code = idp
+        .code(
+            "bob@example.com",
+            &[
+                ("scope", "openid write:messages read:messages"),
+                ("resource", "https://api.example.com"),
+            ],
+        )
+        .await;
+    let answer = idp
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", crate::idp_support::REDIRECT),
+            ("code_verifier", crate::idp_support::VERIFIER),
+            ("resource", "https://api.example.com"),
+        ])
+        .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let access = jwt_part(answer.json()["access_token"].as_str().unwrap(), 1);
+    assert_eq!(
+        access["scope"], "write:messages",
+        "only what bob's role grants"
+    );
+}
+
+#[tokio::test]
+async fn a_role_for_an_unknown_user_or_scope_stops_the_start() {
+    use mock_idp::tenant::Role;
+    let unknown_user = mock_idp::MockIdp::builder()
+        .role(Role::user("writer").member("nobody@example.com"))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        unknown_user.to_string().contains("nobody@example.com"),
+        "{unknown_user}"
+    );
+    let unknown_scope = mock_idp::MockIdp::builder()
+        .role(Role::user("writer").scope("https://api.example.com", "delete:everything"))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        unknown_scope.to_string().contains("delete:everything"),
+        "{unknown_scope}"
+    );
+}
