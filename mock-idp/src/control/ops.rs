@@ -188,6 +188,10 @@ pub(crate) fn delete_user(state: &IdpState, key: &str) -> Result<(), ControlErro
     let user = change_tenant(state, |tenant| {
         let user = find_user(tenant, key).ok_or_else(|| ControlError::no_user(key))?;
         tenant.users.retain(|u| u.id != user.id);
+        // Logto's foreign keys cascade: the user's roles go with the user.
+        for role in &mut tenant.roles {
+            role.user_ids.retain(|id| *id != user.id);
+        }
         Ok(user)
     })?;
     let grants = state.store.revoke_grants_of(&user.id).len();

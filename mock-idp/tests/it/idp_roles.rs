@@ -100,3 +100,14 @@ async fn a_role_for_an_unknown_user_or_scope_stops_the_start() {
         "{unknown_scope}"
     );
 }
+
+#[tokio::test]
+async fn a_deleted_user_leaves_its_roles_as_logtos_cascade_does() {
+    let idp = Idp::start().await;
+    let alice = idp.idp.user("alice@example.com").unwrap();
+    idp.idp.delete_user("alice@example.com").unwrap();
+    let tenant = idp.idp.tenant();
+    let reader = tenant.roles.iter().find(|r| r.name == "reader").unwrap();
+    assert!(!reader.user_ids.contains(&alice.id), "{reader:?}");
+    assert!(tenant.role_names(&alice.id).is_empty());
+}
