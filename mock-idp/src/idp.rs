@@ -172,6 +172,18 @@ impl MockIdp {
         &self.client
     }
 
+    /// The tenant's first machine-to-machine application, for the `client_credentials` grant:
+    /// the fixture's "Backend service", whose roles grant the Management API's `all` and the
+    /// sample API's `read:messages`.
+    pub fn machine_to_machine_app(&self) -> Option<Application> {
+        self.state
+            .tenant()
+            .applications
+            .iter()
+            .find(|a| a.app_type == ApplicationType::MachineToMachine)
+            .cloned()
+    }
+
     /// An authorization request for [`client`](Self::client) at its first redirect URI, as an
     /// app's sign-in link sends it: `scope=openid profile email`, `state=mock-idp-state`.
     /// Where a test without an app of its own starts a sign-in.

@@ -51,7 +51,7 @@ pub enum ApplicationType {
     Spa,
     /// A traditional web app: confidential client with a secret.
     Traditional,
-    /// Machine to machine (client credentials only; not served by this mock yet).
+    /// Machine to machine: a confidential client of the `client_credentials` grant only.
     MachineToMachine,
     /// A protected app (not served by this mock).
     Protected,
@@ -121,9 +121,39 @@ pub struct CustomClientMetadata {
 }
 
 impl Application {
-    /// Whether the client authenticates with a secret (traditional web apps).
+    /// A machine-to-machine application (`client_credentials`) with this id and secret; give
+    /// it scopes through a `MachineToMachine` role ([`Role::machine_to_machine`]).
+    pub fn machine_to_machine(id: impl Into<String>, secret: impl Into<String>) -> Self {
+        let id = id.into();
+        Self {
+            name: format!("Machine-to-machine app {id}"),
+            id,
+            description: None,
+            app_type: ApplicationType::MachineToMachine,
+            secret: Some(secret.into()),
+            oidc_client_metadata: OidcClientMetadata::default(),
+            custom_client_metadata: CustomClientMetadata::default(),
+            is_third_party: false,
+            created_at: 0,
+        }
+    }
+
+    /// Whether the client authenticates with a secret (traditional web and machine-to-machine
+    /// apps, `client_secret_basic` in Logto's metadata).
     pub fn is_confidential(&self) -> bool {
-        self.app_type == ApplicationType::Traditional
+        matches!(
+            self.app_type,
+            ApplicationType::Traditional | ApplicationType::MachineToMachine
+        )
+    }
+
+    /// The grant types Logto gives this type of application: `client_credentials` for
+    /// machine-to-machine apps, the code and refresh grants for the others.
+    pub fn grant_types(&self) -> &'static [&'static str] {
+        match self.app_type {
+            ApplicationType::MachineToMachine => &["client_credentials"],
+            _ => &["authorization_code", "refresh_token"],
+        }
     }
 
     /// ID token lifetime, seconds.
@@ -264,7 +294,7 @@ pub struct Resource {
     pub name: String,
     /// The resource indicator (an absolute URI): `aud` of its access tokens.
     pub indicator: String,
-    /// Whether tokens without `resource` get this audience (not used by this mock yet).
+    /// Whether a `client_credentials` request without `resource` gets this audience.
     #[serde(default)]
     pub is_default: bool,
     /// Access token lifetime, seconds (Logto's default: 3600).
@@ -311,9 +341,13 @@ pub struct Role {
     /// The scopes the role grants, by resource indicator and scope name.
     #[serde(default)]
     pub scopes: Vec<RoleScope>,
-    /// The users who have the role (Logto keeps this in `users_roles`).
+    /// The users who have the role (Logto keeps this in `users_roles`; `User` roles only).
     #[serde(default)]
     pub user_ids: Vec<String>,
+    /// The machine-to-machine apps that have the role (Logto's `applications_roles`;
+    /// `MachineToMachine` roles only).
+    #[serde(default)]
+    pub application_ids: Vec<String>,
 }
 
 fn user_role() -> String {
@@ -328,6 +362,31 @@ impl Role {
             return Err(TenantError(format!(
                 "the role {:?} has type {:?}; Logto's are User and MachineToMachine",
                 self.name, self.role_type
+            )));
+        }
+        if self.role_type == "User" && !self.application_ids.is_empty() {
+            return Err(TenantError(format!(
+                "the role {:?} is a User role; only MachineToMachine roles go to applications",
+                self.name
+            )));
+        }
+        if self.role_type == "MachineToMachine" && !self.user_ids.is_empty() {
+            return Err(TenantError(format!(
+                "the role {:?} is a MachineToMachine role; Logto gives those to applications, \
+                 not users",
+                self.name
+            )));
+        }
+        let not_m2m = self.application_ids.iter().find(|id| {
+            tenant
+                .application(id)
+                .is_none_or(|app| app.app_type != ApplicationType::MachineToMachine)
+        });
+        if let Some(id) = not_m2m {
+            return Err(TenantError(format!(
+                "the role {:?} is given to {id:?}, which is not a machine-to-machine application \
+                 of the tenant",
+                self.name
             )));
         }
         if let Some(id) = self.user_ids.iter().find(|id| tenant.user(id).is_none()) {
@@ -360,7 +419,23 @@ impl Role {
             role_type: user_role(),
             scopes: Vec::new(),
             user_ids: Vec::new(),
+            application_ids: Vec::new(),
         }
+    }
+
+    /// A machine-to-machine role named `name`, for applications ([`Role::application`]).
+    pub fn machine_to_machine(name: impl Into<String>) -> Self {
+        Self {
+            role_type: "MachineToMachine".to_owned(),
+            ..Self::user(name)
+        }
+    }
+
+    /// Gives the (machine-to-machine) role to the application with this id.
+    #[must_use]
+    pub fn application(mut self, app_id: impl Into<String>) -> Self {
+        self.application_ids.push(app_id.into());
+        self
     }
 
     /// Grants `scope` of the API resource `indicator`.
@@ -629,6 +704,30 @@ impl Tenant {
             .collect()
     }
 
+    /// The scopes of API resource `indicator` that the application's machine-to-machine roles
+    /// grant.
+    pub fn application_scopes(&self, app_id: &str, indicator: &str) -> Vec<String> {
+        let mut scopes: Vec<String> = Vec::new();
+        let roles = self
+            .roles
+            .iter()
+            .filter(|r| r.application_ids.iter().any(|a| a == app_id));
+        for scope in roles
+            .flat_map(|r| &r.scopes)
+            .filter(|s| s.resource_indicator == indicator)
+        {
+            if !scopes.contains(&scope.name) {
+                scopes.push(scope.name.clone());
+            }
+        }
+        scopes
+    }
+
+    /// The tenant's default API resource (`isDefault`), if it has one.
+    pub fn default_resource(&self) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.is_default)
+    }
+
     /// The scopes of API resource `indicator` that the user's roles grant.
     pub fn granted_scopes(&self, user_id: &str, indicator: &str) -> Vec<String> {
         let mut scopes: Vec<String> = Vec::new();
@@ -670,8 +769,13 @@ impl Tenant {
                 )));
             }
             if app.is_confidential() && app.secret.as_deref().is_none_or(str::is_empty) {
+                let kind = if app.app_type == ApplicationType::MachineToMachine {
+                    "machine-to-machine"
+                } else {
+                    "traditional web"
+                };
                 return Err(TenantError(format!(
-                    "the traditional web app {:?} needs a secret",
+                    "the {kind} app {:?} needs a secret",
                     app.id
                 )));
             }
@@ -770,7 +874,7 @@ mod tests {
             tenant.users[0].primary_email.as_deref(),
             Some("zoe@example.com")
         );
-        assert_eq!(tenant.applications.len(), 1, "kept from the fixture");
+        assert_eq!(tenant.applications.len(), 2, "kept from the fixture");
         assert!(Tenant::from_json_over_fixtures("[]").is_err());
         assert!(Tenant::from_json_over_fixtures(r#"{"users": 1}"#).is_err());
     }

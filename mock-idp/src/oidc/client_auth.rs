@@ -1,6 +1,8 @@
 //! Client authentication at the token endpoint, as node-oidc-provider does it for Logto's
-//! apps: a traditional web app may use `client_secret_basic` or `client_secret_post` (never
-//! both at once); SPA and native apps are public (`none`) and send only `client_id`.
+//! apps: a traditional web or machine-to-machine app may use `client_secret_basic` or
+//! `client_secret_post` (never both at once); SPA and native apps are public (`none`) and send
+//! only `client_id`. An unknown client is Logto's adapter's 400 `invalid_client` ("invalid
+//! client <id>"); a wrong or missing secret is 401 ("client authentication failed").
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
@@ -39,7 +41,7 @@ pub(crate) fn authenticate(
     };
     let client = tenant
         .application(&client_id)
-        .ok_or_else(|| OidcError::client_auth_failed(format!("no application {client_id}")))?;
+        .ok_or_else(|| OidcError::unknown_client(&client_id))?;
     if !client.is_confidential() {
         return Ok(client.clone());
     }

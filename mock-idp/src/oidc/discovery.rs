@@ -37,7 +37,8 @@ struct Discovery {
 }
 
 /// The grant types the token endpoint serves.
-pub(crate) const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+pub(crate) const GRANT_TYPES: &[&str] =
+    &["authorization_code", "refresh_token", "client_credentials"];
 
 pub(crate) async fn openid_configuration(State(state): State<IdpState>) -> Response {
     let issuer = state.issuer();

@@ -80,6 +80,15 @@ impl OidcError {
         )
     }
 
+    /// A client id Logto's adapter does not know (its `InvalidClient`, 400).
+    pub(crate) fn unknown_client(id: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            format!("invalid client {id}"),
+        )
+    }
+
     pub(crate) fn client_auth_failed(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -206,6 +215,11 @@ impl OidcError {
     /// A parameter this provider does not support (`request_not_supported`, ...).
     pub(crate) fn unsupported(error: &'static str, description: &str) -> Self {
         Self::new(StatusCode::BAD_REQUEST, error, description)
+    }
+
+    /// `access_denied` with Logto's 403 (set by hand in its organization checks).
+    pub(crate) fn access_denied(description: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "access_denied", description)
     }
 
     pub(crate) fn login_required() -> Self {

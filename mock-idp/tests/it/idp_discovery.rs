@@ -60,7 +60,7 @@ async fn discovery_lists_logtos_fields_for_this_instance() {
     );
     assert_eq!(
         doc["grant_types_supported"],
-        serde_json::json!(["authorization_code", "refresh_token"])
+        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
     );
     for absent in [
         "device_authorization_endpoint",

@@ -7,6 +7,7 @@ mod bug_report_example;
 mod cli;
 mod first_test;
 mod idp_authorize;
+mod idp_client_credentials;
 mod idp_connector;
 mod idp_control;
 mod idp_discovery;

@@ -5,6 +5,7 @@
 //! NUL bytes and repeated parameters (but `resource`) are rejected.
 
 pub(crate) mod authorization_code;
+pub(crate) mod client_credentials;
 pub(crate) mod refresh_token;
 
 use axum::body::Bytes;
@@ -93,18 +94,33 @@ pub(crate) async fn token(
     }
 }
 
+/// Client authentication, then the grant type: one the provider serves
+/// (`unsupported_grant_type`), then one the client's type may use (`unauthorized_client`), as
+/// node-oidc-provider checks them.
 fn handle(
     state: &IdpState,
     headers: &HeaderMap,
     params: &Params,
     skew: time::Duration,
-) -> Result<TokenResponse, OidcError> {
+) -> Result<Response, OidcError> {
     let client = client_auth::authenticate(&state.tenant(), headers, params)?;
     let grant_type = params.required("grant_type")?;
+    if !super::discovery::GRANT_TYPES.contains(&grant_type) {
+        return Err(OidcError::unsupported_grant_type().detail(format!("grant_type {grant_type}")));
+    }
+    if !client.grant_types().contains(&grant_type) {
+        return Err(OidcError::unauthorized_client(
+            "requested grant type is not allowed for this client",
+        )
+        .detail(format!("{grant_type} for a {:?} app", client.app_type)));
+    }
     match grant_type {
-        "authorization_code" => authorization_code::exchange(state, &client, params, skew),
-        "refresh_token" => refresh_token::exchange(state, &client, params, skew),
-        _ => Err(OidcError::unsupported_grant_type().detail(format!("grant_type {grant_type}"))),
+        "authorization_code" => authorization_code::exchange(state, &client, params, skew)
+            .map(IntoResponse::into_response),
+        "refresh_token" => {
+            refresh_token::exchange(state, &client, params, skew).map(IntoResponse::into_response)
+        }
+        _ => client_credentials::exchange(state, &client, params, skew),
     }
 }
 
@@ -245,23 +261,47 @@ fn resource_access_token(
         .map(String::as_str)
         .collect();
     let ttl = i64::try_from(resource.access_token_ttl).unwrap_or(i64::MAX);
+    let scope = (!scope.is_empty()).then(|| scope.join(" "));
+    let token = jwt_access_token(
+        state,
+        client,
+        account_id,
+        indicator,
+        scope.as_deref(),
+        ttl,
+        now,
+    )?;
+    Ok((token, ttl))
+}
+
+/// A JWT access token (`typ: at+jwt`) in node-oidc-provider's claim order: `jti`, `sub` (the
+/// user, or the client itself for `client_credentials`), `iat`, `exp`, `scope` (left out when
+/// `None`), `client_id`, `iss`, `aud`.
+pub(crate) fn jwt_access_token(
+    state: &IdpState,
+    client: &Application,
+    sub: &str,
+    aud: &str,
+    scope: Option<&str>,
+    ttl: i64,
+    now: OffsetDateTime,
+) -> Result<String, OidcError> {
     let iat = now.unix_timestamp();
     let mut payload = Map::new();
     payload.insert("jti".into(), Value::String(state.nanoid(21)));
-    payload.insert("sub".into(), Value::String(account_id.to_owned()));
+    payload.insert("sub".into(), Value::String(sub.to_owned()));
     payload.insert("iat".into(), Value::from(iat));
     payload.insert("exp".into(), Value::from(iat.saturating_add(ttl)));
-    if !scope.is_empty() {
-        payload.insert("scope".into(), Value::String(scope.join(" ")));
+    if let Some(scope) = scope {
+        payload.insert("scope".into(), Value::String(scope.to_owned()));
     }
     payload.insert("client_id".into(), Value::String(client.id.clone()));
     payload.insert("iss".into(), Value::String(state.issuer()));
-    payload.insert("aud".into(), Value::String(indicator.to_owned()));
-    let token = state
+    payload.insert("aud".into(), Value::String(aud.to_owned()));
+    state
         .keys()
         .sign(&payload, Some("at+jwt"))
-        .map_err(|e| OidcError::server_error(format!("signing the access token failed: {e}")))?;
-    Ok((token, ttl))
+        .map_err(|e| OidcError::server_error(format!("signing the access token failed: {e}")))
 }
 
 /// A client's refresh-token lifetime, seconds (Logto's default: 14 days; saturating, though
