@@ -172,6 +172,10 @@ impl MockIdp {
         &self.client
     }
 
+    /// The Management API's resource indicator (Logto OSS's default tenant's): ask the
+    /// `client_credentials` grant for it with `scope=all` to call `/api/users` and the rest.
+    pub const MANAGEMENT_API: &'static str = crate::management::RESOURCE;
+
     /// The tenant's first machine-to-machine application, for the `client_credentials` grant:
     /// the fixture's "Backend service", whose roles grant the Management API's `all` and the
     /// sample API's `read:messages`.
@@ -954,9 +958,10 @@ impl MockIdpBuilder {
             });
             let router = oidc::router()
                 .merge(experience::router())
+                .merge(crate::management::router(state.clone()))
                 .merge(crate::control::router())
-                .fallback(oidc::invalid_route)
-                .method_not_allowed_fallback(oidc::invalid_route)
+                .fallback(not_routed)
+                .method_not_allowed_fallback(method_not_allowed)
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     apply_due_actions,
@@ -1065,6 +1070,27 @@ impl MockIdpBuilder {
             }
         }
     }
+}
+
+/// What no route serves: Koa's plain `Not Found` under `/api` (Logto's APIs), the OIDC
+/// provider's JSON elsewhere.
+async fn not_routed(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") || uri.path() == "/api" {
+        return crate::management::not_routed(axum::http::StatusCode::NOT_FOUND);
+    }
+    oidc::invalid_route(method, uri).await
+}
+
+/// A known path with another method: koa-router's `405 Method Not Allowed` (with `Allow`)
+/// under `/api`, the OIDC provider's JSON elsewhere.
+async fn method_not_allowed(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        return crate::management::not_routed(axum::http::StatusCode::METHOD_NOT_ALLOWED);
+    }
+    oidc::invalid_route(method, uri).await
 }
 
 /// Before every request: the actions whose instant has come happen first.

@@ -26,8 +26,8 @@ use serde_json::json;
 
 use super::engine::{self, Identified, Identifier, IdentifierKind, InteractionEvent};
 use super::errors::ExperienceError;
-use super::guard::{self, Shape, optional, required};
 use super::profile;
+use crate::guard::{self, Shape, optional, required};
 use crate::interaction::Interaction;
 use crate::request_error::RequestError;
 use crate::state::IdpState;

@@ -21,7 +21,7 @@ pub(crate) enum ExperienceError {
     /// `guard.invalid_input`: an identifier or value the step cannot take.
     InvalidInput,
     /// `guard.invalid_input` from the body guard: zod's issues and Logto's details.
-    InvalidBody(Box<super::guard::Invalid>),
+    InvalidBody(Box<crate::guard::Invalid>),
     /// `guard.invalid_input` without a type: identification of a sign-in or reset without a
     /// `verificationId` (Logto's message keeps its `{{type}}` placeholder).
     VerificationIdMissing,

@@ -5,7 +5,6 @@
 pub(crate) mod api;
 pub(crate) mod engine;
 pub(crate) mod errors;
-pub(crate) mod guard;
 pub(crate) mod pages;
 pub(crate) mod password;
 pub(crate) mod password_policy;

@@ -27,6 +27,8 @@ mod idp_sign_out;
 mod idp_support;
 mod idp_token;
 mod idp_userinfo;
+mod management_api;
+mod management_example;
 mod postmark_clients;
 mod postmark_errors;
 mod postmark_example;

@@ -20,6 +20,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         include_str!("token_example.rs"),
     ),
     (
+        "docs/logto.md",
+        include_str!("../../../docs/logto.md"),
+        include_str!("management_example.rs"),
+    ),
+    (
         "docs/postmark.md",
         include_str!("../../../docs/postmark.md"),
         include_str!("postmark_example.rs"),

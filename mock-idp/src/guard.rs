@@ -1,5 +1,5 @@
-//! The Experience API's body guard, as Logto's `koaGuard` runs it: koa-body reads the body by
-//! its `Content-Type`, then a zod schema checks it. A body that fails is 400
+//! Logto's body guard (`koaGuard`), for the Experience API and the Management API: koa-body
+//! reads the body by its `Content-Type`, then a zod schema checks it. A body that fails is 400
 //! `guard.invalid_input` with zod's issues in `data` (`{"issues": […], "name": "ZodError"}`)
 //! and one line per issue in `details`, so a client sees which key was wrong and why.
 //!
@@ -14,8 +14,8 @@
 //! Malformed JSON is `guard.invalid_input` too, its `details` the parser's message (worded by
 //! serde, not by V8).
 //!
-//! The schemas are the few shapes of the Experience API's bodies; zod's issue objects are
-//! written with zod's key order and messages.
+//! The schemas are the few shapes of the two APIs' bodies; zod's issue objects are written with
+//! zod's key order and messages.
 
 use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value, json};
@@ -37,6 +37,14 @@ pub(crate) enum Shape {
         tag: &'static str,
         variants: &'static [(&'static str, &'static [Field])],
     },
+    /// `.nullable()`: `null` or the inner shape.
+    Nullable(&'static Shape),
+    /// `z.object({}).catchall(z.unknown())`: any object (`customData`, `profile`).
+    AnyObject,
+    /// `z.array(…)`.
+    Array(&'static Shape),
+    /// `z.string().regex(…)`: a string the check accepts (`invalid_string` otherwise).
+    Pattern(fn(&str) -> bool),
 }
 
 /// One key of an object.
@@ -152,7 +160,7 @@ fn join_values(values: &[&str]) -> String {
         .join(" | ")
 }
 
-fn invalid_type(expected: &str, value: Option<&Value>, path: &[String]) -> Value {
+fn invalid_type(expected: &str, value: Option<&Value>, path: &[Value]) -> Value {
     let received = parsed_type(value);
     let message = if received == "undefined" {
         "Required".to_owned()
@@ -162,7 +170,7 @@ fn invalid_type(expected: &str, value: Option<&Value>, path: &[String]) -> Value
     json!({"code": "invalid_type", "expected": expected, "received": received, "path": path, "message": message})
 }
 
-fn walk(value: &Value, shape: &Shape, path: &mut Vec<String>, issues: &mut Vec<Value>) {
+fn walk(value: &Value, shape: &Shape, path: &mut Vec<Value>, issues: &mut Vec<Value>) {
     match shape {
         Shape::Str | Shape::NonEmptyStr => match value {
             Value::String(s) if s.is_empty() && matches!(shape, Shape::NonEmptyStr) => {
@@ -188,6 +196,32 @@ fn walk(value: &Value, shape: &Shape, path: &mut Vec<String>, issues: &mut Vec<V
             }
         }
         Shape::Object(fields) => walk_object(value, fields, path, issues),
+        Shape::Nullable(inner) => {
+            if !value.is_null() {
+                walk(value, inner, path, issues);
+            }
+        }
+        Shape::AnyObject => {
+            if !value.is_object() {
+                issues.push(invalid_type("object", Some(value), path));
+            }
+        }
+        Shape::Array(inner) => match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Value::from(i));
+                    walk(item, inner, path, issues);
+                    path.pop();
+                }
+            }
+            other => issues.push(invalid_type("array", Some(other), path)),
+        },
+        Shape::Pattern(accepts) => match value {
+            Value::String(s) if accepts(s) => {}
+            Value::String(_) => issues.push(json!({"validation": "regex", "code": "invalid_string",
+                "message": "Invalid", "path": path})),
+            other => issues.push(invalid_type("string", Some(other), path)),
+        },
         Shape::Union { tag, variants } => {
             let Value::Object(object) = value else {
                 issues.push(invalid_type("object", Some(value), path));
@@ -202,7 +236,7 @@ fn walk(value: &Value, shape: &Shape, path: &mut Vec<String>, issues: &mut Vec<V
                 None => {
                     let options: Vec<&str> = variants.iter().map(|(name, _)| *name).collect();
                     let mut at = path.clone();
-                    at.push((*tag).to_owned());
+                    at.push(Value::from(*tag));
                     issues.push(json!({"code": "invalid_union_discriminator",
                         "options": options, "path": at,
                         "message": format!("Invalid discriminator value. Expected {}", join_values(&options))}));
@@ -212,27 +246,33 @@ fn walk(value: &Value, shape: &Shape, path: &mut Vec<String>, issues: &mut Vec<V
     }
 }
 
-fn walk_object(value: &Value, fields: &[Field], path: &mut Vec<String>, issues: &mut Vec<Value>) {
+fn walk_object(value: &Value, fields: &[Field], path: &mut Vec<Value>, issues: &mut Vec<Value>) {
     let Value::Object(object) = value else {
         issues.push(invalid_type("object", Some(value), path));
         return;
     };
     for field in fields {
-        path.push(field.name.to_owned());
+        path.push(Value::from(field.name));
         match object.get(field.name) {
             None if field.optional => {}
             None => {
-                let expected = match &field.shape {
-                    Shape::Str | Shape::NonEmptyStr => "string".to_owned(),
-                    Shape::Enum(options) => join_values(options),
-                    Shape::Literal(literal) => format!("\"{literal}\""),
-                    Shape::Object(_) | Shape::Union { .. } => "object".to_owned(),
-                };
-                issues.push(invalid_type(&expected, None, path));
+                issues.push(invalid_type(&expected_of(&field.shape), None, path));
             }
             Some(inner) => walk(inner, &field.shape, path, issues),
         }
         path.pop();
+    }
+}
+
+/// What zod says it expected of a missing value of `shape`.
+fn expected_of(shape: &Shape) -> String {
+    match shape {
+        Shape::Str | Shape::NonEmptyStr | Shape::Pattern(_) => "string".to_owned(),
+        Shape::Enum(options) => join_values(options),
+        Shape::Literal(literal) => format!("\"{literal}\""),
+        Shape::Object(_) | Shape::Union { .. } | Shape::AnyObject => "object".to_owned(),
+        Shape::Nullable(inner) => expected_of(inner),
+        Shape::Array(_) => "array".to_owned(),
     }
 }
 
@@ -243,7 +283,10 @@ fn detail(issue: &Value) -> String {
         .map(|parts| {
             parts
                 .iter()
-                .map(|p| p.as_str().unwrap_or_default().to_owned())
+                .map(|p| match p {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
                 .collect()
         })
         .unwrap_or_default();
