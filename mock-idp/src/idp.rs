@@ -39,7 +39,10 @@ use crate::rng::{DEFAULT_SEED, SeededRng};
 use crate::scenario::Scenario;
 use crate::server::{Runtime, ServerHandle};
 use crate::state::{IdpState, Initial, Inner, Mail};
-use crate::tenant::{Application, ApplicationType, PrivateKey, Resource, Role, Tenant, User};
+use crate::tenant::{
+    Application, ApplicationType, Organization, OrganizationRole, OrganizationScope, PrivateKey,
+    Resource, Role, Tenant, User,
+};
 
 /// The application under test, as the mock Logto registered it: what your app's Logto
 /// configuration needs. It is the tenant's first traditional web app (the fixture's sample
@@ -551,6 +554,8 @@ pub struct MockIdpBuilder {
     applications: Vec<Application>,
     resources: Vec<Resource>,
     roles: Vec<Role>,
+    organizations: Vec<Organization>,
+    organization_roles: Vec<OrganizationRole>,
     signing_keys: Vec<PrivateKey>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
@@ -575,6 +580,8 @@ impl Default for MockIdpBuilder {
             applications: Vec::new(),
             resources: Vec::new(),
             roles: Vec::new(),
+            organizations: Vec::new(),
+            organization_roles: Vec::new(),
             signing_keys: Vec::new(),
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
@@ -627,6 +634,21 @@ impl MockIdpBuilder {
     /// Adds an API resource (replaces one with the same indicator).
     pub fn resource(mut self, resource: Resource) -> Self {
         self.resources.push(resource);
+        self
+    }
+
+    /// Adds an organization (replaces one with the same name):
+    /// `Organization::new("Acme").member("bob@example.com", &["admin"])`. Members are named by
+    /// email or id, their roles by the names of the tenant's organization roles.
+    pub fn organization(mut self, organization: Organization) -> Self {
+        self.organizations.push(organization);
+        self
+    }
+
+    /// Adds an organization role (replaces one with the same name), and its scopes to the
+    /// tenant's organization scopes: `OrganizationRole::new("auditor").scope("read:data")`.
+    pub fn organization_role(mut self, role: OrganizationRole) -> Self {
+        self.organization_roles.push(role);
         self
     }
 
@@ -802,6 +824,26 @@ impl MockIdpBuilder {
         for role in &self.roles {
             if let Some(added) = tenant.roles.iter().find(|r| r.name == role.name) {
                 added.check(&tenant)?;
+            }
+        }
+        for organization in &self.organizations {
+            let added = tenant
+                .organizations
+                .iter()
+                .find(|o| o.name == organization.name);
+            if let Some(member) = added
+                .into_iter()
+                .flat_map(|o| &o.members)
+                .find(|m| tenant.user(&m.user_id).is_none())
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "the organization {:?} has the member {:?}, who is not a user of the \
+                         tenant",
+                        organization.name, member.user_id
+                    ),
+                ));
             }
         }
         for (i, fault) in builder_faults.iter().enumerate() {
@@ -1041,6 +1083,39 @@ impl MockIdpBuilder {
             }
             tenant.roles.retain(|r| r.name != role.name);
             tenant.roles.push(role);
+        }
+        for role in &self.organization_roles {
+            let mut role = role.clone();
+            if role.id.is_empty() {
+                role.id = rng.id(21);
+            }
+            for scope in &role.scopes {
+                if !tenant.is_organization_scope(scope) {
+                    tenant.organization_scopes.push(OrganizationScope {
+                        id: rng.id(21),
+                        name: scope.clone(),
+                        description: None,
+                    });
+                }
+            }
+            tenant.organization_roles.retain(|r| r.name != role.name);
+            tenant.organization_roles.push(role);
+        }
+        for organization in &self.organizations {
+            let mut organization = organization.clone();
+            if organization.id.is_empty() {
+                organization.id = rng.id(21);
+            }
+            if organization.created_at == 0 {
+                organization.created_at = now_ms;
+            }
+            for member in &mut organization.members {
+                if let Some(user) = tenant.user_by_email(&member.user_id) {
+                    member.user_id = user.id.clone();
+                }
+            }
+            tenant.organizations.retain(|o| o.name != organization.name);
+            tenant.organizations.push(organization);
         }
         let keys = &mut tenant.logto_configs.oidc_private_keys;
         for (i, key) in self.signing_keys.iter().enumerate() {

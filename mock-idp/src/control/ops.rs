@@ -192,6 +192,9 @@ pub(crate) fn delete_user(state: &IdpState, key: &str) -> Result<(), ControlErro
         for role in &mut tenant.roles {
             role.user_ids.retain(|id| *id != user.id);
         }
+        for organization in &mut tenant.organizations {
+            organization.members.retain(|m| m.user_id != user.id);
+        }
         Ok(user)
     })?;
     let grants = state.store.revoke_grants_of(&user.id).len();

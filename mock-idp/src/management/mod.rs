@@ -1,5 +1,6 @@
 //! Logto's Management API, the part apps call in practice, at Logto's paths under `/api` and
-//! in its JSON shapes: users (`users.rs`), their custom data and roles (`user_roles.rs`).
+//! in its JSON shapes: users (`users.rs`), their custom data and roles (`user_roles.rs`), and
+//! organizations' members (`organizations.rs`).
 //!
 //! Every route needs a JWT access token for the Management API resource
 //! (`https://default.logto.app/api`, Logto OSS's default tenant) with the scope `all`, as a
@@ -11,6 +12,7 @@
 //! token check, as Logto's routers answer.
 
 pub(crate) mod auth;
+mod organizations;
 mod search;
 mod user_roles;
 mod users;
@@ -45,6 +47,15 @@ pub(crate) fn router(state: IdpState) -> Router<IdpState> {
         .route(
             "/api/users/{id}/roles/{role_id}",
             axum::routing::delete(user_roles::remove),
+        )
+        .route("/api/users/{id}/organizations", get(organizations::of_user))
+        .route(
+            "/api/organizations/{id}/users",
+            get(organizations::members).post(organizations::add_members),
+        )
+        .route(
+            "/api/organizations/{id}/users/{user_id}",
+            axum::routing::delete(organizations::remove_member),
         )
         .route_layer(axum::middleware::from_fn_with_state(state, auth::require))
 }

@@ -4,8 +4,11 @@
 //! `name`, `picture`, `username` and `email` are present as `null` when unset; profile claims
 //! from `user.profile` are omitted when unset; `created_at` / `updated_at` are epoch
 //! milliseconds; `email_verified` is whether the user has a primary email; `roles` is the names
-//! of the user's roles (in the ID token too, as in a tenant seeded with Logto's default
-//! `idToken.enabledExtendedClaims`).
+//! of the user's roles; `urn:logto:scope:organizations` gives `organizations` (ids) and, at
+//! userinfo only, `organization_data`; `urn:logto:scope:organization_roles` gives
+//! `organization_roles`. The ID token carries `roles`, `organizations` and
+//! `organization_roles` as a tenant seeded with Logto's default
+//! `idToken.enabledExtendedClaims` does.
 
 use serde_json::{Map, Value};
 
@@ -21,7 +24,14 @@ pub(crate) const SCOPES: &[&str] = &[
     "custom_data",
     "identities",
     "roles",
+    ORGANIZATIONS_SCOPE,
+    ORGANIZATION_ROLES_SCOPE,
 ];
+
+/// Logto's organizations scope: `organizations` (and, at userinfo, `organization_data`).
+pub(crate) const ORGANIZATIONS_SCOPE: &str = "urn:logto:scope:organizations";
+/// Logto's organization roles scope: `organization_roles` (`"<orgId>:<roleName>"`).
+pub(crate) const ORGANIZATION_ROLES_SCOPE: &str = "urn:logto:scope:organization_roles";
 
 /// Every claim this mock can release (discovery's `claims_supported`).
 pub(crate) const CLAIMS: &[&str] = &[
@@ -49,8 +59,48 @@ pub(crate) const CLAIMS: &[&str] = &[
     "custom_data",
     "identities",
     "roles",
+    "organizations",
+    "organization_data",
+    "organization_roles",
     "iss",
 ];
+
+/// The claims that come from the tenant rather than the user row: roles and organizations.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Extended {
+    /// Names of the user's roles.
+    pub roles: Vec<String>,
+    /// Ids of the user's organizations.
+    pub organizations: Vec<String>,
+    /// `{id, name, description}` of each.
+    pub organization_data: Vec<Value>,
+    /// `"<orgId>:<roleName>"`, role names sorted within each organization.
+    pub organization_roles: Vec<String>,
+}
+
+impl Extended {
+    /// What the tenant says of user `user_id`.
+    pub(crate) fn of(tenant: &crate::tenant::Tenant, user_id: &str) -> Self {
+        let organizations = tenant.organizations_of(user_id);
+        Self {
+            roles: tenant.role_names(user_id),
+            organizations: organizations.iter().map(|o| o.id.clone()).collect(),
+            organization_data: organizations
+                .iter()
+                .map(|o| serde_json::json!({"id": o.id, "name": o.name, "description": o.description}))
+                .collect(),
+            organization_roles: organizations
+                .iter()
+                .flat_map(|o| {
+                    tenant
+                        .organization_roles_of(o, user_id)
+                        .into_iter()
+                        .map(|r| format!("{}:{}", o.id, r.name))
+                })
+                .collect(),
+        }
+    }
+}
 
 /// Where the claim is going: the ID token, or the userinfo endpoint (which also releases
 /// `custom_data` and `identities`).
@@ -60,10 +110,10 @@ pub(crate) enum Audience {
     Userinfo,
 }
 
-/// The user's claims for `scopes`, `sub` first; `roles` are the names of the user's roles.
+/// The user's claims for `scopes`, `sub` first; `extended` is what the tenant says of them.
 pub(crate) fn for_scopes(
     user: &User,
-    roles: &[String],
+    extended: &Extended,
     scopes: &[String],
     audience: Audience,
 ) -> Map<String, Value> {
@@ -120,7 +170,25 @@ pub(crate) fn for_scopes(
         );
     }
     if has("roles") {
-        claims.insert("roles".into(), Value::from(roles.to_vec()));
+        claims.insert("roles".into(), Value::from(extended.roles.clone()));
+    }
+    if has(ORGANIZATIONS_SCOPE) {
+        claims.insert(
+            "organizations".into(),
+            Value::from(extended.organizations.clone()),
+        );
+        if audience == Audience::Userinfo {
+            claims.insert(
+                "organization_data".into(),
+                Value::from(extended.organization_data.clone()),
+            );
+        }
+    }
+    if has(ORGANIZATION_ROLES_SCOPE) {
+        claims.insert(
+            "organization_roles".into(),
+            Value::from(extended.organization_roles.clone()),
+        );
     }
     if audience == Audience::Userinfo {
         if has("custom_data") {
@@ -147,11 +215,19 @@ mod tests {
     #[test]
     fn the_roles_scope_releases_role_names_to_both_audiences() {
         let user = User::email("a@example.com").id("abcdefghijkl");
-        let roles = ["reader".to_owned(), "writer".to_owned()];
+        let roles = Extended {
+            roles: vec!["reader".to_owned(), "writer".to_owned()],
+            ..Extended::default()
+        };
         for audience in [Audience::IdToken, Audience::Userinfo] {
             let claims = for_scopes(&user, &roles, &scopes(&["openid", "roles"]), audience);
             assert_eq!(claims["roles"], json!(["reader", "writer"]));
-            let none = for_scopes(&user, &[], &scopes(&["openid", "roles"]), audience);
+            let none = for_scopes(
+                &user,
+                &Extended::default(),
+                &scopes(&["openid", "roles"]),
+                audience,
+            );
             assert_eq!(
                 none["roles"],
                 json!([]),
@@ -172,7 +248,7 @@ mod tests {
         user.profile = json!({"givenName": "Alice"});
         let claims = for_scopes(
             &user,
-            &[],
+            &Extended::default(),
             &scopes(&["openid", "profile", "email"]),
             Audience::IdToken,
         );
@@ -190,11 +266,15 @@ mod tests {
     #[test]
     fn only_sub_without_claim_scopes_and_custom_data_only_at_userinfo() {
         let user = User::email("a@example.com").id("abcdefghijkl");
-        let reader = ["reader".to_owned()];
+        let reader = Extended {
+            roles: vec!["reader".to_owned()],
+            ..Extended::default()
+        };
         let claims = for_scopes(&user, &reader, &scopes(&["openid"]), Audience::IdToken);
         assert_eq!(Value::Object(claims), json!({"sub": "abcdefghijkl"}));
         let scopes = scopes(&["openid", "custom_data"]);
-        assert!(!for_scopes(&user, &[], &scopes, Audience::IdToken).contains_key("custom_data"));
-        assert!(for_scopes(&user, &[], &scopes, Audience::Userinfo).contains_key("custom_data"));
+        let none = Extended::default();
+        assert!(!for_scopes(&user, &none, &scopes, Audience::IdToken).contains_key("custom_data"));
+        assert!(for_scopes(&user, &none, &scopes, Audience::Userinfo).contains_key("custom_data"));
     }
 }

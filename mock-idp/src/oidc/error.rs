@@ -137,6 +137,28 @@ impl OidcError {
         error
     }
 
+    /// `insufficient_scope` (403) with its description and the missing scope in `scope`.
+    pub(crate) fn insufficient_scope_described(scope: &str, description: &str) -> Self {
+        Self::insufficient_or_invalid_scope("insufficient_scope", scope, description)
+    }
+
+    /// `insufficient_scope` (403) or `invalid_scope` (400), naming the scope(s) in the body's
+    /// `scope`.
+    pub(crate) fn insufficient_or_invalid_scope(
+        error: &'static str,
+        scope: &str,
+        description: &str,
+    ) -> Self {
+        let status = if error == "insufficient_scope" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let mut error = Self::new(status, error, description).detail(format!("scope {scope}"));
+        error.scope = Some(scope.into());
+        error
+    }
+
     pub(crate) fn invalid_target(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_target", description)
     }
@@ -167,11 +189,6 @@ impl OidcError {
 
     pub(crate) fn unauthorized_client(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", description)
-    }
-
-    /// A scope the grant does not cover (refresh with a wider `scope`).
-    pub(crate) fn invalid_scope(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
     }
 
     pub(crate) fn unsupported_token_type(description: impl Into<String>) -> Self {
@@ -349,7 +366,12 @@ mod tests {
             "Token missing scope `{{scope}}`."
         );
         assert_eq!(
-            OidcError::invalid_scope("refresh token missing requested scope").message(),
+            OidcError::insufficient_or_invalid_scope(
+                "invalid_scope",
+                "email",
+                "refresh token missing requested scope"
+            )
+            .message(),
             "Invalid scope: {{error_description}}."
         );
     }

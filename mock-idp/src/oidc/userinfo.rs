@@ -81,8 +81,8 @@ fn userinfo(
         .user(&record.account_id)
         .cloned()
         .ok_or_else(|| OidcError::invalid_token("the token's account no longer exists", &issuer))?;
-    let roles = state.tenant().role_names(&user.id);
-    let claims = claims::for_scopes(&user, &roles, &record.scopes, Audience::Userinfo);
+    let extended = claims::Extended::of(&state.tenant(), &user.id);
+    let claims = claims::for_scopes(&user, &extended, &record.scopes, Audience::Userinfo);
     let mut response = axum::Json(claims).into_response();
     response
         .headers_mut()

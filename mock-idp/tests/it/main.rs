@@ -17,6 +17,7 @@ mod idp_faults;
 mod idp_forgot_password;
 mod idp_front_door;
 mod idp_openidconnect;
+mod idp_organizations;
 mod idp_pages;
 mod idp_password;
 mod idp_reauth;

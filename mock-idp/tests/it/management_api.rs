@@ -532,3 +532,114 @@ async fn what_no_route_serves_is_koas_plain_text_before_any_token_check() {
         "{allow}"
     );
 }
+
+#[tokio::test]
+async fn organizations_list_their_members_with_roles_and_members_come_and_go() {
+    let idp = Idp::start().await;
+    let token = token(&idp).await;
+    let acme = "24l7enrqcaw3x9e87div7";
+    let of_alice = call(
+        &idp,
+        Some(&token),
+        Method::GET,
+        &format!("/api/users/{ALICE}/organizations"),
+        None,
+    )
+    .await;
+    assert_eq!(of_alice.status, 200, "{of_alice:?}");
+    let first = &of_alice.json()[0];
+    assert_eq!(first["name"], "Acme");
+    assert_eq!(first["organizationRoles"][0]["name"], "admin");
+    let keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "tenantId",
+            "id",
+            "name",
+            "description",
+            "customData",
+            "isMfaRequired",
+            "createdAt",
+            "organizationRoles"
+        ]
+    );
+    let members = call(
+        &idp,
+        Some(&token),
+        Method::GET,
+        &format!("/api/organizations/{acme}/users"),
+        None,
+    )
+    .await;
+    assert_eq!(members.header("total-number"), Some("1"));
+    assert_eq!(members.json()[0]["id"], ALICE);
+    assert_eq!(
+        members.json()[0]["organizationRoles"],
+        json!([{"id": members.json()[0]["organizationRoles"][0]["id"], "name": "admin"}])
+    );
+
+    let path = format!("/api/organizations/{acme}/users");
+    let added = call(
+        &idp,
+        Some(&token),
+        Method::POST,
+        &path,
+        Some(json!({"userIds": [BOB]})),
+    )
+    .await;
+    assert_eq!(added.status, 201, "{added:?}");
+    assert_eq!(
+        idp.idp.tenant().organizations_of(BOB).len(),
+        2,
+        "Globex and now Acme"
+    );
+    let stranger = call(
+        &idp,
+        Some(&token),
+        Method::POST,
+        &path,
+        Some(json!({"userIds": ["nobody"]})),
+    )
+    .await;
+    assert_error(&stranger, 422, "entity.relation_foreign_key_not_found");
+    let one = format!("{path}/{BOB}");
+    assert_eq!(
+        call(&idp, Some(&token), Method::DELETE, &one, None)
+            .await
+            .status,
+        204
+    );
+    assert_error(
+        &call(&idp, Some(&token), Method::DELETE, &one, None).await,
+        404,
+        "entity.not_found",
+    );
+    let unknown = call(
+        &idp,
+        Some(&token),
+        Method::GET,
+        "/api/organizations/nope/users",
+        None,
+    )
+    .await;
+    assert_eq!(
+        unknown.json(),
+        json!([]),
+        "Logto does not look the organization up"
+    );
+    let no_user = call(
+        &idp,
+        Some(&token),
+        Method::GET,
+        "/api/users/nobody/organizations",
+        None,
+    )
+    .await;
+    assert_error(&no_user, 404, "entity.not_found");
+}

@@ -246,14 +246,21 @@ fn check_scope(params: &Params, prompt: Prompt) -> Vec<String> {
     scopes
 }
 
-/// The requested scope values that belong to a requested API resource.
+/// Logto's reserved resource for organization scopes: asked for, the grant keeps the requested
+/// organization scopes for organization tokens.
+pub(crate) const ORGANIZATIONS_RESOURCE: &str = "urn:logto:resource:organizations";
+
+/// The requested scope values that belong to a requested API resource (organization scopes
+/// belong to [`ORGANIZATIONS_RESOURCE`]).
 fn resource_scopes(params: &Params, resources: &[String], tenant: &Tenant) -> Vec<String> {
     let mut kept: Vec<String> = Vec::new();
+    let organizations = resources.iter().any(|r| r == ORGANIZATIONS_RESOURCE);
     for scope in params.get("scope").unwrap_or_default().split(' ') {
         let of_a_resource = resources
             .iter()
             .filter_map(|indicator| tenant.resource(indicator))
-            .any(|resource| resource.scopes.iter().any(|s| s.name == scope));
+            .any(|resource| resource.scopes.iter().any(|s| s.name == scope))
+            || (organizations && tenant.is_organization_scope(scope));
         if of_a_resource && !kept.iter().any(|s| s == scope) {
             kept.push(scope.to_owned());
         }
@@ -275,6 +282,12 @@ fn check_resource(params: &Params, tenant: &Tenant) -> Result<Vec<String>, OidcE
     let mut resources: Vec<String> = Vec::new();
     for value in params.all("resource") {
         for indicator in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if indicator == ORGANIZATIONS_RESOURCE {
+                if !resources.iter().any(|r| r == indicator) {
+                    resources.push(indicator.to_owned());
+                }
+                continue;
+            }
             if indicator.contains('#') {
                 return Err(OidcError::invalid_target(
                     "resource indicator must not contain a fragment component",

@@ -90,6 +90,7 @@ pub(crate) fn exchange(
             resources: &record.resources,
             resource_scopes: &record.resource_scopes,
             skew,
+            organization_id: None,
         },
         now,
     )?;

@@ -88,10 +88,13 @@ pub(crate) fn exchange(
     let access_token = jwt_access_token(
         state,
         client,
-        &client.id,
-        &indicator,
-        scope.as_deref(),
-        ttl,
+        &super::AccessClaims {
+            sub: &client.id,
+            aud: &indicator,
+            scope: scope.as_deref(),
+            organization_id: None,
+            ttl,
+        },
         now + skew,
     )?;
     state.events.push(

@@ -164,9 +164,9 @@ pub(crate) fn id_token(
     extras: IdTokenExtras<'_>,
     now: OffsetDateTime,
 ) -> Result<String, OidcError> {
-    let roles = state.tenant().role_names(&user.id);
+    let extended = claims::Extended::of(&state.tenant(), &user.id);
     let mut payload: Map<String, Value> =
-        claims::for_scopes(user, &roles, scopes, Audience::IdToken);
+        claims::for_scopes(user, &extended, scopes, Audience::IdToken);
     if let Some(nonce) = extras.nonce {
         payload.insert("nonce".into(), Value::String(nonce.to_owned()));
     }
@@ -196,6 +196,8 @@ pub(crate) struct Minting<'a> {
     pub resource_scopes: &'a [String],
     /// Added to a JWT's `iat` and `exp` (a skewed-clock fault; zero otherwise).
     pub skew: time::Duration,
+    /// `organization_id` asked for with `resource` (the token says so).
+    pub organization_id: Option<&'a str>,
 }
 
 /// The access token of a grant: for `resource`, a JWT (the resource must have been requested
@@ -215,14 +217,7 @@ pub(crate) fn access_token(
                     .detail(format!("{indicator} was not requested at sign-in")),
             );
         }
-        return resource_access_token(
-            state,
-            client,
-            minting.account_id,
-            indicator,
-            minting.resource_scopes,
-            now + minting.skew,
-        );
+        return resource_access_token(state, client, minting, indicator, now + minting.skew);
     }
     let token = state.nanoid(43);
     state.store.put_access_token(
@@ -245,11 +240,15 @@ pub(crate) fn access_token(
 fn resource_access_token(
     state: &IdpState,
     client: &Application,
-    account_id: &str,
+    minting: &Minting<'_>,
     indicator: &str,
-    requested: &[String],
     now: OffsetDateTime,
 ) -> Result<(String, i64), OidcError> {
+    let (account_id, requested, organization_id) = (
+        minting.account_id,
+        minting.resource_scopes,
+        minting.organization_id,
+    );
     let tenant = state.tenant();
     let resource = tenant
         .resource(indicator)
@@ -265,39 +264,59 @@ fn resource_access_token(
     let token = jwt_access_token(
         state,
         client,
-        account_id,
-        indicator,
-        scope.as_deref(),
-        ttl,
+        &AccessClaims {
+            sub: account_id,
+            aud: indicator,
+            scope: scope.as_deref(),
+            organization_id,
+            ttl,
+        },
         now,
     )?;
     Ok((token, ttl))
 }
 
-/// A JWT access token (`typ: at+jwt`) in node-oidc-provider's claim order: `jti`, `sub` (the
-/// user, or the client itself for `client_credentials`), `iat`, `exp`, `scope` (left out when
-/// `None`), `client_id`, `iss`, `aud`.
+/// What a JWT access token says.
+pub(crate) struct AccessClaims<'a> {
+    /// The user, or the client itself for `client_credentials`.
+    pub sub: &'a str,
+    /// The resource indicator, or `urn:logto:organization:<id>`.
+    pub aud: &'a str,
+    /// Left out when `None`.
+    pub scope: Option<&'a str>,
+    /// Logto's extra claim for a resource token asked for with `organization_id`.
+    pub organization_id: Option<&'a str>,
+    /// Lifetime, seconds.
+    pub ttl: i64,
+}
+
+/// A JWT access token (`typ: at+jwt`) in node-oidc-provider's claim order: Logto's extra
+/// claims (`organization_id`), then `jti`, `sub`, `iat`, `exp`, `scope`, `client_id`, `iss`,
+/// `aud`.
 pub(crate) fn jwt_access_token(
     state: &IdpState,
     client: &Application,
-    sub: &str,
-    aud: &str,
-    scope: Option<&str>,
-    ttl: i64,
+    claims: &AccessClaims<'_>,
     now: OffsetDateTime,
 ) -> Result<String, OidcError> {
     let iat = now.unix_timestamp();
     let mut payload = Map::new();
+    if let Some(organization_id) = claims.organization_id {
+        payload.insert(
+            "organization_id".into(),
+            Value::String(organization_id.to_owned()),
+        );
+    }
     payload.insert("jti".into(), Value::String(state.nanoid(21)));
-    payload.insert("sub".into(), Value::String(sub.to_owned()));
+    payload.insert("sub".into(), Value::String(claims.sub.to_owned()));
     payload.insert("iat".into(), Value::from(iat));
-    payload.insert("exp".into(), Value::from(iat.saturating_add(ttl)));
-    if let Some(scope) = scope {
+    payload.insert("exp".into(), Value::from(iat.saturating_add(claims.ttl)));
+    if let Some(scope) = claims.scope {
         payload.insert("scope".into(), Value::String(scope.to_owned()));
     }
     payload.insert("client_id".into(), Value::String(client.id.clone()));
     payload.insert("iss".into(), Value::String(state.issuer()));
-    payload.insert("aud".into(), Value::String(aud.to_owned()));
+    payload.insert("aud".into(), Value::String(claims.aud.to_owned()));
     state
         .keys()
         .sign(&payload, Some("at+jwt"))

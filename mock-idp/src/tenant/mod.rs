@@ -6,6 +6,10 @@
 //! (`--config FILE`, [`Tenant::from_json_over_fixtures`]) replaces the fixture's top-level
 //! sections it contains and keeps the others; the builder adds to or replaces what it is given.
 
+mod organizations;
+
+pub use organizations::{Member, Organization, OrganizationRole, OrganizationScope};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -31,6 +35,15 @@ pub struct Tenant {
     /// Roles: which API scopes which users get.
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// Organizations and their members.
+    #[serde(default)]
+    pub organizations: Vec<Organization>,
+    /// The organization template's roles.
+    #[serde(default)]
+    pub organization_roles: Vec<OrganizationRole>,
+    /// The organization template's scopes.
+    #[serde(default)]
+    pub organization_scopes: Vec<OrganizationScope>,
     /// How users sign up and sign in.
     pub sign_in_experience: SignInExperience,
     /// Connectors (the Postmark email connector).
@@ -760,6 +773,7 @@ impl Tenant {
     /// lifetimes within bounds (refresh tokens 1 to 730 days, as Logto; ID and access tokens at
     /// most ten years), keys.
     pub fn validate(&self) -> Result<(), TenantError> {
+        self.validate_organizations()?;
         let mut seen = std::collections::HashSet::new();
         for app in &self.applications {
             if !seen.insert(&app.id) {
