@@ -40,8 +40,8 @@ use crate::scenario::Scenario;
 use crate::server::{Runtime, ServerHandle};
 use crate::state::{IdpState, Initial, Inner, Mail};
 use crate::tenant::{
-    Application, ApplicationType, Organization, OrganizationRole, OrganizationScope, PrivateKey,
-    Resource, Role, Tenant, User,
+    Application, ApplicationType, Hook, Organization, OrganizationRole, OrganizationScope,
+    PrivateKey, Resource, Role, Tenant, User,
 };
 
 /// The application under test, as the mock Logto registered it: what your app's Logto
@@ -301,6 +301,22 @@ impl MockIdp {
         self.state.events.all()
     }
 
+    /// Waits until the event log holds an event of `kind` and returns the first one; `None`
+    /// after `timeout`. For what happens after a response, such as a webhook delivery
+    /// (`hook.delivered`, `hook.failed`).
+    pub async fn wait_for_event(&self, kind: &str, timeout: std::time::Duration) -> Option<Event> {
+        let mut newest = self.state.events.subscribe();
+        let found = async {
+            loop {
+                if let Some(event) = self.state.events.all().into_iter().find(|e| e.kind == kind) {
+                    return Some(event);
+                }
+                newest.changed().await.ok()?;
+            }
+        };
+        tokio::time::timeout(timeout, found).await.ok().flatten()
+    }
+
     /// `{base_url}/_mock`: the control plane ([`crate::control`]).
     pub fn control_url(&self) -> String {
         format!("{}{}", self.state.origin, crate::control::PREFIX)
@@ -556,6 +572,7 @@ pub struct MockIdpBuilder {
     roles: Vec<Role>,
     organizations: Vec<Organization>,
     organization_roles: Vec<OrganizationRole>,
+    hooks: Vec<Hook>,
     signing_keys: Vec<PrivateKey>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
@@ -582,6 +599,7 @@ impl Default for MockIdpBuilder {
             roles: Vec::new(),
             organizations: Vec::new(),
             organization_roles: Vec::new(),
+            hooks: Vec::new(),
             signing_keys: Vec::new(),
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
@@ -634,6 +652,14 @@ impl MockIdpBuilder {
     /// Adds an API resource (replaces one with the same indicator).
     pub fn resource(mut self, resource: Resource) -> Self {
         self.resources.push(resource);
+        self
+    }
+
+    /// Adds a webhook: `Hook::new(url, &["PostSignIn"], signing_key)`. Logto's interaction
+    /// events (`PostRegister`, `PostSignIn`, `PostResetPassword`) are POSTed to it signed,
+    /// as `docs/logto.md` describes.
+    pub fn hook(mut self, hook: Hook) -> Self {
+        self.hooks.push(hook);
         self
     }
 
@@ -996,6 +1022,7 @@ impl MockIdpBuilder {
                     faults: faults.clone(),
                     postmark_faults: scenario.postmark_faults.clone(),
                 },
+                hooks: crate::hooks::Delivery::new(),
                 shutdown,
             });
             let router = oidc::router()
@@ -1116,6 +1143,17 @@ impl MockIdpBuilder {
             }
             tenant.organizations.retain(|o| o.name != organization.name);
             tenant.organizations.push(organization);
+        }
+        for hook in &self.hooks {
+            let mut hook = hook.clone();
+            if hook.id.is_empty() {
+                hook.id = rng.id(21);
+            }
+            if hook.created_at == 0 {
+                hook.created_at = now_ms;
+            }
+            tenant.hooks.retain(|h| h.id != hook.id);
+            tenant.hooks.push(hook);
         }
         let keys = &mut tenant.logto_configs.oidc_private_keys;
         for (i, key) in self.signing_keys.iter().enumerate() {

@@ -75,6 +75,8 @@ pub(crate) struct Interaction {
     pub expires_at: OffsetDateTime,
     /// Set when the user has signed in.
     pub login: Option<Login>,
+    /// The browser's `User-Agent` at `/oidc/auth` (webhooks' `userAgent`).
+    pub user_agent: Option<String>,
 }
 
 /// Who signed in to an interaction, and when (the session's `auth_time`).
@@ -182,6 +184,7 @@ mod tests {
             },
             expires_at,
             login: None,
+            user_agent: None,
         }
     }
 

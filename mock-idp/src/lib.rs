@@ -118,6 +118,7 @@ mod experience;
 pub mod faults;
 mod fixtures;
 mod guard;
+mod hooks;
 mod http;
 mod idp;
 mod interaction;

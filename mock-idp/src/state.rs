@@ -54,6 +54,8 @@ pub(crate) struct Inner {
     pub control: crate::control::Access,
     /// How the instance started: what a reset goes back to.
     pub initial: Initial,
+    /// Webhook deliveries' HTTP client.
+    pub hooks: crate::hooks::Delivery,
     /// Ends long-running responses (event streams) when the server stops.
     pub shutdown: Shutdown,
 }

@@ -72,7 +72,8 @@ impl Flow {
 }
 
 impl Agent {
-    /// An agent with an empty cookie jar.
+    /// An agent with an empty cookie jar, saying who it is in `User-Agent` as a browser does
+    /// (`mock-idp-agent/<version>`; Logto's webhooks report it as `userAgent`).
     ///
     /// # Panics
     ///
@@ -83,6 +84,7 @@ impl Agent {
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("mock-idp-agent/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_else(|e| panic!("an HTTP client: {e}"));
         Self { http, jar }

@@ -774,6 +774,7 @@ fn submit_reset(state: &IdpState, uid: &str) -> Result<Submitted, E> {
         "user.password_reset",
         json!({"uid": uid, "account_id": user_id}),
     );
+    crate::hooks::trigger(state, "ForgotPassword", uid, &user_id);
     Ok(Submitted::PasswordReset)
 }
 
@@ -810,6 +811,12 @@ pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<Submitted, E> {
         "interaction.login",
         json!({"uid": uid, "account_id": user_id}),
     );
+    let event = if event == Some(InteractionEvent::Register) {
+        "Register"
+    } else {
+        "SignIn"
+    };
+    crate::hooks::trigger(state, event, uid, &user_id);
     Ok(Submitted::SignedIn(format!(
         "{}/auth/{uid}",
         state.issuer()

@@ -17,6 +17,8 @@ mod search;
 mod user_roles;
 mod users;
 
+pub(crate) use users::user_json;
+
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

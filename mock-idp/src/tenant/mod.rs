@@ -6,8 +6,10 @@
 //! (`--config FILE`, [`Tenant::from_json_over_fixtures`]) replaces the fixture's top-level
 //! sections it contains and keeps the others; the builder adds to or replaces what it is given.
 
+mod hooks;
 mod organizations;
 
+pub use hooks::{Hook, HookConfig};
 pub use organizations::{Member, Organization, OrganizationRole, OrganizationScope};
 
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,9 @@ pub struct Tenant {
     /// The organization template's scopes.
     #[serde(default)]
     pub organization_scopes: Vec<OrganizationScope>,
+    /// Webhooks.
+    #[serde(default)]
+    pub hooks: Vec<Hook>,
     /// How users sign up and sign in.
     pub sign_in_experience: SignInExperience,
     /// Connectors (the Postmark email connector).
@@ -774,6 +779,21 @@ impl Tenant {
     /// most ten years), keys.
     pub fn validate(&self) -> Result<(), TenantError> {
         self.validate_organizations()?;
+        for hook in &self.hooks {
+            let url = &hook.config.url;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(TenantError(format!(
+                    "the hook {:?} has the url {url:?}; Logto takes an http or https URL",
+                    hook.id
+                )));
+            }
+            if hook.config.retries.is_some_and(|r| r > 3) {
+                return Err(TenantError(format!(
+                    "the hook {:?} has retries {:?}; Logto takes 0 to 3",
+                    hook.id, hook.config.retries
+                )));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for app in &self.applications {
             if !seen.insert(&app.id) {

@@ -16,6 +16,7 @@ mod idp_experience_errors;
 mod idp_faults;
 mod idp_forgot_password;
 mod idp_front_door;
+mod idp_hooks;
 mod idp_openidconnect;
 mod idp_organizations;
 mod idp_pages;

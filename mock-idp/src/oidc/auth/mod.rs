@@ -111,7 +111,11 @@ fn authorize(state: &IdpState, headers: &HeaderMap, params: &Params) -> Response
     if let Some((id, session)) = session.filter(|_| !request.prompt.login) {
         return finish(state, &request, &session, &id, Vec::new());
     }
-    start_interaction(state, request, now)
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    start_interaction(state, request, now, user_agent)
 }
 
 fn prompt_text(request: &AuthRequest) -> String {
@@ -137,7 +141,12 @@ fn current_session(
     Some((id, session))
 }
 
-fn start_interaction(state: &IdpState, request: AuthRequest, now: OffsetDateTime) -> Response {
+fn start_interaction(
+    state: &IdpState,
+    request: AuthRequest,
+    now: OffsetDateTime,
+    user_agent: Option<String>,
+) -> Response {
     let uid = state.nanoid(21);
     let location = first_screen(&request);
     state.events.push(
@@ -149,6 +158,7 @@ fn start_interaction(state: &IdpState, request: AuthRequest, now: OffsetDateTime
         request,
         expires_at: ttl::after(now, ttl::INTERACTION),
         login: None,
+        user_agent,
     });
     let cookie = state.set_cookie(INTERACTION_COOKIE, &uid, ttl::INTERACTION);
     see_other(&location, &[cookie])
