@@ -119,7 +119,15 @@ mod demo {
             Some(client.secret.clone()),
         );
         config.scopes = match list("LOGTO_SCOPES") {
-            scopes if scopes.is_empty() => vec!["email".into(), "read:messages".into()],
+            scopes if scopes.is_empty() => [
+                "email",
+                "read:messages",
+                "roles",
+                "urn:logto:scope:organizations",
+                "urn:logto:scope:organization_roles",
+            ]
+            .map(String::from)
+            .to_vec(),
             scopes => scopes,
         };
         config.resources = match list("LOGTO_RESOURCES") {

@@ -23,6 +23,18 @@ pub(crate) struct Home {
 pub(crate) struct Profile {
     pub id_token_claims: String,
     pub userinfo: String,
+    /// The `roles` claim, when the app asked for the `roles` scope.
+    pub roles: Option<Vec<String>>,
+    /// The user's organizations, when the app asked for the organizations scope.
+    pub organizations: Option<Vec<OrganizationView>>,
+}
+
+/// An organization on the profile page: its name (from userinfo's `organization_data`) and
+/// the user's roles there (from `organization_roles`).
+pub(crate) struct OrganizationView {
+    pub id: String,
+    pub name: String,
+    pub roles: String,
 }
 
 #[derive(Template)]

@@ -140,12 +140,61 @@ async fn profile(State(state): State<AppState>, session: Session) -> Response {
         Ok((claims, userinfo)) => page(
             StatusCode::OK,
             &pages::Profile {
+                roles: roles_of(&claims),
+                organizations: organizations_of(&claims, &userinfo),
                 id_token_claims: pretty(&claims),
                 userinfo: pretty(&userinfo),
             },
         ),
         Err(error) => error_page(&error),
     }
+}
+
+/// The `roles` claim, if the ID token has one.
+fn roles_of(claims: &Value) -> Option<Vec<String>> {
+    let roles = claims.get("roles")?.as_array()?;
+    Some(
+        roles
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The user's organizations: ids from the ID token's `organizations`, names from userinfo's
+/// `organization_data`, roles from `organization_roles` (`"<orgId>:<role>"`).
+fn organizations_of(claims: &Value, userinfo: &Value) -> Option<Vec<pages::OrganizationView>> {
+    let ids = claims.get("organizations")?.as_array()?;
+    let data = userinfo
+        .get("organization_data")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let roles: Vec<&str> = claims
+        .get("organization_roles")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    Some(
+        ids.iter()
+            .filter_map(Value::as_str)
+            .map(|id| pages::OrganizationView {
+                id: id.to_owned(),
+                name: data
+                    .iter()
+                    .find(|o| o["id"] == id)
+                    .and_then(|o| o["name"].as_str())
+                    .unwrap_or(id)
+                    .to_owned(),
+                roles: roles
+                    .iter()
+                    .filter_map(|r| r.strip_prefix(id)?.strip_prefix(':'))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+            .collect(),
+    )
 }
 
 async fn profile_json(State(state): State<AppState>, session: Session) -> Response {

@@ -45,8 +45,9 @@ pub struct Stack {
     server: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the mock Logto, the fake Postmark and the sample app (scopes `email` and
-/// `read:messages`, the fixture's API resource) on free ports.
+/// Starts the mock Logto, the fake Postmark and the sample app (scopes `email`,
+/// `read:messages` of the fixture's API resource, `roles` and the organization scopes) on free
+/// ports.
 pub async fn spawn_stack() -> Stack {
     spawn_stack_with(MockIdp::builder()).await
 }
@@ -79,7 +80,15 @@ pub async fn spawn_stack_configured(
         client.id.clone(),
         Some(client.secret.clone()),
     );
-    logto.scopes = vec!["email".into(), "read:messages".into()];
+    logto.scopes = [
+        "email",
+        "read:messages",
+        "roles",
+        "urn:logto:scope:organizations",
+        "urn:logto:scope:organization_roles",
+    ]
+    .map(String::from)
+    .to_vec();
     logto.resources = vec![API_RESOURCE.into()];
     configure(&mut logto);
     let clock = idp.clock().clone();

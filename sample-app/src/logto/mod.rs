@@ -513,6 +513,16 @@ impl<S: Storage> LogtoClient<S> {
         for resource in &config.resources {
             request = request.add_extra_param("resource", resource.clone());
         }
+        // As Logto's SDKs: the organizations scope brings the organizations resource along.
+        let organizations = "urn:logto:resource:organizations";
+        if config
+            .scopes
+            .iter()
+            .any(|s| s == "urn:logto:scope:organizations")
+            && !config.resources.iter().any(|r| r == organizations)
+        {
+            request = request.add_extra_param("resource", organizations);
+        }
         if let Some(mode) = mode {
             let value = match mode {
                 InteractionMode::SignIn => "signIn",

@@ -7,6 +7,7 @@ mod codes;
 mod harness;
 mod inbox_page;
 mod outage;
+mod profile;
 mod sign_in;
 mod sign_out;
 mod sign_up;

@@ -5,6 +5,7 @@ mod callback;
 mod codes;
 mod faults;
 mod pages;
+mod profile;
 mod sign_in;
 mod sign_out;
 mod sign_up;

@@ -26,7 +26,10 @@ pub async fn start(
     assert_eq!(param("response_type").as_deref(), Some("code"));
     assert_eq!(
         param("scope").as_deref(),
-        Some("openid offline_access profile email read:messages")
+        Some(
+            "openid offline_access profile email read:messages roles \
+             urn:logto:scope:organizations urn:logto:scope:organization_roles"
+        )
     );
     assert_eq!(param("prompt").as_deref(), Some("consent"));
     assert_eq!(param("resource").as_deref(), Some(API_RESOURCE));
