@@ -1091,10 +1091,14 @@ impl MockIdpBuilder {
             tenant.applications.push(app.clone());
         }
         for resource in &self.resources {
+            let mut resource = resource.clone();
+            if resource.id.is_empty() {
+                resource.id = rng.id(21);
+            }
             tenant
                 .resources
                 .retain(|r| r.indicator != resource.indicator);
-            tenant.resources.push(resource.clone());
+            tenant.resources.push(resource);
         }
         for role in &self.roles {
             let mut role = role.clone();

@@ -327,6 +327,47 @@ fn default_access_token_ttl() -> u64 {
     3600
 }
 
+impl Resource {
+    /// An API resource named `name` with this indicator (an absolute URI), Logto's default
+    /// access-token lifetime (3600 s) and no scopes yet.
+    pub fn new(name: impl Into<String>, indicator: impl Into<String>) -> Self {
+        Self {
+            id: String::new(),
+            name: name.into(),
+            indicator: indicator.into(),
+            is_default: false,
+            access_token_ttl: default_access_token_ttl(),
+            scopes: Vec::new(),
+        }
+    }
+
+    /// Adds a permission.
+    #[must_use]
+    pub fn scope(mut self, name: impl Into<String>) -> Self {
+        self.scopes.push(ResourceScope {
+            id: String::new(),
+            name: name.into(),
+            description: None,
+        });
+        self
+    }
+
+    /// Makes it the tenant's default API resource (a `client_credentials` request without
+    /// `resource` gets it).
+    #[must_use]
+    pub fn default_resource(mut self) -> Self {
+        self.is_default = true;
+        self
+    }
+
+    /// Its access tokens' lifetime, seconds.
+    #[must_use]
+    pub fn access_token_ttl(mut self, secs: u64) -> Self {
+        self.access_token_ttl = secs;
+        self
+    }
+}
+
 /// A permission of an API resource.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

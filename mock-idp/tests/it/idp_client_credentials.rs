@@ -2,7 +2,7 @@
 //! Logto issues them, and the grant types each kind of app may use.
 
 use mock_idp::MockIdp;
-use mock_idp::tenant::{Application, Resource, ResourceScope};
+use mock_idp::tenant::{Application, Resource};
 use serde_json::{Value, json};
 
 use crate::idp_support::{Idp, OidcAssert, answer, encode, jwt_part};
@@ -107,18 +107,10 @@ async fn without_resource_the_default_api_resource_is_used_or_invalid_target() {
         none.assert_oidc_error(400, "invalid_target"),
         "both `resource` and `organization_id` are not provided"
     );
-    let default = Resource {
-        id: "default-api".into(),
-        name: "Default API".into(),
-        indicator: "https://default.example.com".into(),
-        is_default: true,
-        access_token_ttl: 600,
-        scopes: vec![ResourceScope {
-            id: String::new(),
-            name: "ping".into(),
-            description: None,
-        }],
-    };
+    let default = Resource::new("Default API", "https://default.example.com")
+        .scope("ping")
+        .default_resource()
+        .access_token_ttl(600);
     let idp = Idp::start_with(MockIdp::builder().resource(default)).await;
     let tokens = as_m2m(&idp, &[("grant_type", "client_credentials")]).await;
     assert_eq!(tokens.status, 200, "{tokens:?}");
