@@ -43,6 +43,8 @@ pub(crate) enum Shape {
     AnyObject,
     /// `z.array(…)`.
     Array(&'static Shape),
+    /// `z.boolean()`.
+    Bool,
     /// `z.string().regex(…)`: a string the check accepts (`invalid_string` otherwise).
     Pattern(fn(&str) -> bool),
 }
@@ -206,6 +208,11 @@ fn walk(value: &Value, shape: &Shape, path: &mut Vec<Value>, issues: &mut Vec<Va
                 issues.push(invalid_type("object", Some(value), path));
             }
         }
+        Shape::Bool => {
+            if !value.is_boolean() {
+                issues.push(invalid_type("boolean", Some(value), path));
+            }
+        }
         Shape::Array(inner) => match value {
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -273,6 +280,7 @@ fn expected_of(shape: &Shape) -> String {
         Shape::Object(_) | Shape::Union { .. } | Shape::AnyObject => "object".to_owned(),
         Shape::Nullable(inner) => expected_of(inner),
         Shape::Array(_) => "array".to_owned(),
+        Shape::Bool => "boolean".to_owned(),
     }
 }
 

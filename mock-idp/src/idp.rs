@@ -204,7 +204,10 @@ impl MockIdp {
         self.authorization_url(&[("interaction_mode", "signUp")])
     }
 
-    fn authorization_url(&self, extra: &[(&str, &str)]) -> String {
+    /// [`sign_in_url`](Self::sign_in_url) with `params` replacing or adding parameters (an
+    /// empty value removes one): `idp.authorization_url(&[("scope", "openid roles"),
+    /// ("max_age", "0")])`. The values are percent-encoded here.
+    pub fn authorization_url(&self, params: &[(&str, &str)]) -> String {
         let mut pairs = vec![
             ("client_id", self.client.id.as_str()),
             ("response_type", "code"),
@@ -214,8 +217,24 @@ impl MockIdp {
         if let Some(uri) = self.client.redirect_uris.first() {
             pairs.insert(1, ("redirect_uri", uri));
         }
-        pairs.extend_from_slice(extra);
+        for (name, value) in params {
+            match pairs.iter_mut().find(|(k, _)| k == name) {
+                Some(pair) => pair.1 = value,
+                None => pairs.push((name, value)),
+            }
+        }
+        pairs.retain(|(_, v)| !v.is_empty());
         crate::http::with_query(&self.authorization_endpoint(), &pairs)
+    }
+
+    /// The organization with this name or id.
+    pub fn organization(&self, name_or_id: &str) -> Option<Organization> {
+        let tenant = self.state.tenant();
+        tenant
+            .organizations
+            .iter()
+            .find(|o| o.id == name_or_id || o.name == name_or_id)
+            .cloned()
     }
 
     /// The tenant as it is now (users created at sign-up included).
@@ -301,15 +320,27 @@ impl MockIdp {
         self.state.events.all()
     }
 
-    /// Waits until the event log holds an event of `kind` and returns the first one; `None`
-    /// after `timeout`. For what happens after a response, such as a webhook delivery
-    /// (`hook.delivered`, `hook.failed`).
-    pub async fn wait_for_event(&self, kind: &str, timeout: std::time::Duration) -> Option<Event> {
+    /// Waits until the event log holds an event of `kind` after event number `after` (0: any)
+    /// and returns the first one; `None` after `timeout`. For what happens after a response,
+    /// such as a webhook delivery (`hook.delivered`, `hook.failed`): pass the `seq` of the
+    /// last one seen to wait for the next.
+    pub async fn wait_for_event(
+        &self,
+        kind: &str,
+        after: u64,
+        timeout: std::time::Duration,
+    ) -> Option<Event> {
         let mut newest = self.state.events.subscribe();
         let found = async {
             loop {
-                if let Some(event) = self.state.events.all().into_iter().find(|e| e.kind == kind) {
-                    return Some(event);
+                let event = self
+                    .state
+                    .events
+                    .after(after)
+                    .into_iter()
+                    .find(|e| e.kind == kind);
+                if event.is_some() {
+                    return event;
                 }
                 newest.changed().await.ok()?;
             }

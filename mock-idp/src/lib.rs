@@ -143,7 +143,7 @@ pub use keys::SigningAlg;
 pub use postmark::{Email, FakePostmark, Inbox};
 pub use rng::{DEFAULT_SEED, SeededRng};
 pub use scenario::Scenario;
-pub use tenant::User;
+pub use tenant::{Application, Hook, Organization, OrganizationRole, Resource, Role, Tenant, User};
 /// The `time` crate, for the instants of [`Clock::fixed`], [`Fault::at`] and
 /// [`MockIdp::set_clock`] (`mock_idp::time::macros::datetime!(2026-01-01 09:00 UTC)`).
 pub use time;

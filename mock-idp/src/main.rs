@@ -164,6 +164,15 @@ async fn run_idp(args: ServeArgs) -> std::io::Result<()> {
     for uri in &client.post_logout_redirect_uris {
         println!("  sign-out URI   {uri}");
     }
+    if let Some(app) = idp.machine_to_machine_app() {
+        println!("  M2M app id     {}", app.id);
+        println!("  M2M secret     {}", app.secret.unwrap_or_default());
+        println!(
+            "  management     {}/api (resource {}, scope all)",
+            idp.base_url(),
+            mock_idp::MockIdp::MANAGEMENT_API
+        );
+    }
     match idp.postmark() {
         Some(postmark) => {
             println!("  fake Postmark  {}", postmark.base_url());

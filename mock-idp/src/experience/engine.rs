@@ -837,11 +837,26 @@ pub(crate) fn read(state: &IdpState, uid: &str) -> Value {
         .chain(current.password.iter().map(|p| {
             json!({"id": p.id, "type": "Password", "identifier": p.identifier, "verified": true})
         }))
+        .chain(current.new_identity.iter().map(|n| {
+            json!({"id": n.id, "type": "NewPasswordIdentity",
+                   "identifier": {"type": "username", "value": n.username}})
+        }))
         .collect();
+    // The profile gathered so far; a new password shows as its presence, never its digest.
+    let mut profile = serde_json::Map::new();
+    if let Some(username) = &current.profile.username {
+        profile.insert("username".into(), Value::String(username.clone()));
+    }
+    if let Some(email) = &current.profile.email {
+        profile.insert("primaryEmail".into(), Value::String(email.clone()));
+    }
+    if current.profile.password_digest.is_some() {
+        profile.insert("hasPassword".into(), Value::Bool(true));
+    }
     json!({
         "interactionEvent": current.event,
         "userId": current.user_id,
-        "profile": {},
+        "profile": profile,
         "verificationRecords": records,
     })
 }

@@ -56,7 +56,7 @@ pub(crate) async fn require(
 }
 
 fn check(state: &IdpState, header: Option<&str>) -> Result<Caller, RequestError> {
-    let header = header.ok_or_else(|| {
+    let header = header.filter(|h| !h.trim().is_empty()).ok_or_else(|| {
         error(
             StatusCode::UNAUTHORIZED,
             "auth.authorization_header_missing",

@@ -43,6 +43,19 @@ pub(crate) fn router(state: IdpState) -> Router<IdpState> {
             get(users::read_custom_data).patch(users::update_custom_data),
         )
         .route(
+            "/api/users/{id}/is-suspended",
+            axum::routing::patch(users::update_suspension),
+        )
+        .route(
+            "/api/users/{id}/password",
+            axum::routing::patch(users::update_password),
+        )
+        .route(
+            "/api/users/{id}/password/verify",
+            axum::routing::post(users::verify_password),
+        )
+        .route("/api/users/{id}/has-password", get(users::has_password))
+        .route(
             "/api/users/{id}/roles",
             get(user_roles::list).post(user_roles::assign),
         )

@@ -249,6 +249,15 @@ pub(crate) async fn create(
                  SHA256 `passwordDigest`.",
             ));
         }
+        let sha256 = |d: &str| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit());
+        if digest.is_some_and(|d| !sha256(d)) {
+            return Err(invalid_body(guard::Invalid {
+                data: None,
+                details: "Error in key path \"passwordDigest\": (custom) a SHA256 digest is 64 \
+                          hex digits"
+                    .to_owned(),
+            }));
+        }
         let now_ms = state.clock.unix_millis();
         let mut user = User {
             id: state.rng.id(12),
@@ -462,4 +471,93 @@ fn user_field<'u>(user: &'u User, field: &str) -> Option<&'u str> {
         "name" => user.name.as_deref(),
         _ => None,
     }
+}
+
+const SUSPENSION: Shape = Shape::Object(&[guard::required("isSuspended", Shape::Bool)]);
+const PASSWORD: Shape = Shape::Object(&[guard::required("password", Shape::NonEmptyStr)]);
+
+/// `PATCH /api/users/{id}/is-suspended` `{"isSuspended"}`: 200 with the user; suspending ends
+/// the user's sessions and grants, as Logto signs the user out.
+pub(crate) async fn update_suspension(
+    State(state): State<IdpState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let updated = (|| {
+        find(&state, &id)?;
+        let body = guard::check(&headers, &bytes, &SUSPENSION).map_err(invalid_body)?;
+        let suspended = body["isSuspended"].as_bool().unwrap_or(false);
+        let ((), user) = change_user(&state, &id, |user| {
+            user.is_suspended = suspended;
+            Ok(())
+        })?;
+        if suspended {
+            state.store.revoke_grants_of(&id);
+            state.store.end_sessions_of(&id);
+        }
+        state.events.push(
+            "user.suspension_updated",
+            json!({"account_id": id, "is_suspended": suspended}),
+        );
+        Ok(json(user_json(&user, true)))
+    })();
+    answer(&state, updated)
+}
+
+/// `PATCH /api/users/{id}/password` `{"password"}`: 200 with the user (Logto does not apply
+/// the sign-in experience's password policy here).
+pub(crate) async fn update_password(
+    State(state): State<IdpState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let updated = (|| {
+        find(&state, &id)?;
+        let body = guard::check(&headers, &bytes, &PASSWORD).map_err(invalid_body)?;
+        let password = body["password"].as_str().unwrap_or_default().to_owned();
+        let ((), user) = change_user(&state, &id, |user| {
+            user.password = Some(password);
+            crate::experience::password::seal(user);
+            Ok(())
+        })?;
+        Ok(json(user_json(&user, true)))
+    })();
+    answer(&state, updated)
+}
+
+/// `POST /api/users/{id}/password/verify` `{"password"}`: 204, or 422
+/// `session.invalid_credentials`.
+pub(crate) async fn verify_password(
+    State(state): State<IdpState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let verified = (|| {
+        let user = find(&state, &id)?;
+        let body = guard::check(&headers, &bytes, &PASSWORD).map_err(invalid_body)?;
+        let password = body["password"].as_str().unwrap_or_default();
+        if !crate::experience::password::matches(&user, password) {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "session.invalid_credentials",
+                "Incorrect account or password. Please check your input.",
+            ));
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })();
+    answer(&state, verified)
+}
+
+/// `GET /api/users/{id}/has-password`: `{"hasPassword"}`.
+pub(crate) async fn has_password(
+    State(state): State<IdpState>,
+    Path(id): Path<String>,
+) -> Response {
+    answer(
+        &state,
+        find(&state, &id).map(|u| json(json!({ "hasPassword": u.has_password() }))),
+    )
 }

@@ -50,6 +50,41 @@ pub struct HookConfig {
     pub retries: Option<u8>,
 }
 
+/// Logto's hook events (its `HookEvent`: interaction, data and exception hooks).
+pub const EVENTS: &[&str] = &[
+    "PostRegister",
+    "PostSignIn",
+    "PostResetPassword",
+    "PostSignInAdaptiveMfaTriggered",
+    "User.Created",
+    "User.Deleted",
+    "User.Data.Updated",
+    "User.SuspensionStatus.Updated",
+    "Role.Created",
+    "Role.Deleted",
+    "Role.Data.Updated",
+    "Role.Scopes.Updated",
+    "Scope.Created",
+    "Scope.Deleted",
+    "Scope.Data.Updated",
+    "Organization.Created",
+    "Organization.Deleted",
+    "Organization.Data.Updated",
+    "Organization.Membership.Updated",
+    "OrganizationRole.Created",
+    "OrganizationRole.Deleted",
+    "OrganizationRole.Data.Updated",
+    "OrganizationRole.Scopes.Updated",
+    "OrganizationScope.Created",
+    "OrganizationScope.Deleted",
+    "OrganizationScope.Data.Updated",
+    "Identifier.Lockout",
+    "Message.RateLimited",
+];
+
+/// The events this mock sends.
+pub const SENT: &[&str] = &["PostRegister", "PostSignIn", "PostResetPassword"];
+
 impl Hook {
     /// A hook POSTing `events` to `url`, signed with `signing_key`.
     pub fn new(url: impl Into<String>, events: &[&str], signing_key: impl Into<String>) -> Self {

@@ -828,6 +828,24 @@ impl Tenant {
                     hook.id
                 )));
             }
+            if let Some(event) = hook
+                .events
+                .iter()
+                .find(|e| !hooks::EVENTS.contains(&e.as_str()))
+            {
+                return Err(TenantError(format!(
+                    "the hook {:?} wants {event:?}, which is not one of Logto's hook events \
+                     (this mock sends {})",
+                    hook.id,
+                    hooks::SENT.join(", ")
+                )));
+            }
+            if hook.events.is_empty() {
+                return Err(TenantError(format!(
+                    "the hook {:?} wants no event (Logto: hook.missing_events)",
+                    hook.id
+                )));
+            }
             if hook.config.retries.is_some_and(|r| r > 3) {
                 return Err(TenantError(format!(
                     "the hook {:?} has retries {:?}; Logto takes 0 to 3",

@@ -223,6 +223,15 @@ impl Tenant {
                 )));
             }
         }
+        let mut ids = std::collections::HashSet::new();
+        for organization in &self.organizations {
+            if !ids.insert(&organization.id) {
+                return Err(TenantError(format!(
+                    "two organizations have the id {:?}",
+                    organization.id
+                )));
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for role in &self.organization_roles {
             if !names.insert(&role.name) {

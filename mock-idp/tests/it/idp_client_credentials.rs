@@ -136,6 +136,10 @@ async fn resources_are_checked_as_logto_checks_them() {
             "resource indicator must be an absolute URI",
         ),
         (
+            &[("resource", "urn:example:orders")],
+            "resource indicator is missing, or unknown",
+        ),
+        (
             &[("resource", "https://api.example.com#x")],
             "resource indicator must not contain a fragment component",
         ),

@@ -129,7 +129,7 @@ async fn a_sign_in_posts_logtos_signed_post_sign_in() {
         "{payload}"
     );
     let delivered = idp
-        .wait_for_event("hook.delivered", WAIT)
+        .wait_for_event("hook.delivered", 0, WAIT)
         .await
         .expect("logged");
     assert_eq!(delivered.data["event"], "PostSignIn");
@@ -253,16 +253,30 @@ async fn a_5xx_answer_is_retried_and_a_refused_connection_is_logged_as_failed() 
     assert_eq!(first, second, "the same body each time");
     assert_eq!(second, third);
     let delivered = idp
-        .wait_for_event("hook.delivered", WAIT)
+        .wait_for_event("hook.delivered", 0, WAIT)
         .await
         .expect("delivered in the end");
     assert_eq!(delivered.data["attempts"], 3);
     let failed = idp
-        .wait_for_event("hook.failed", WAIT)
+        .wait_for_event("hook.failed", 0, WAIT)
         .await
         .expect("the refused one is logged");
     assert_eq!(
         failed.data["attempts"], 1,
         "a refused connection is not retried"
+    );
+}
+
+#[tokio::test]
+async fn a_hook_for_an_event_logto_has_not_stops_the_start() {
+    let refused = MockIdp::builder()
+        .hook(Hook::new("http://127.0.0.1:9/hook", &["PostSignUp"], KEY))
+        .start()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("PostSignUp") && refused.contains("PostRegister"),
+        "names the typo and what is sent: {refused}"
     );
 }

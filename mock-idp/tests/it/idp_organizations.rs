@@ -220,6 +220,12 @@ async fn the_builder_adds_organizations_and_roles_and_refuses_strangers() {
     );
     let token = refresh(&idp, &bob, &[("organization_id", "initech")]).await;
     assert_eq!(token.json()["scope"], "audit:data");
+    let twin = MockIdp::builder()
+        .organization(Organization::new("Twin").id(ACME))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(twin.to_string().contains(ACME), "{twin}");
     let refused = MockIdp::builder()
         .organization(Organization::new("Nowhere").member("nobody@example.com", &[]))
         .start()

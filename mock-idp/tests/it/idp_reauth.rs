@@ -101,6 +101,17 @@ async fn max_age_zero_is_prompt_login() {
         again.raw_location().unwrap().starts_with("/sign-in"),
         "max_age=0 never signs in silently: {again:?}"
     );
+    // It is `prompt=login` before the prompt is checked: with `none`, not `none` alone.
+    let none = idp
+        .get(
+            &idp.auth_url(&[("max_age", "0"), ("prompt", "none")]),
+            &[("_session", &session)],
+        )
+        .await;
+    assert_eq!(
+        none.assert_redirected_error("invalid_request", Some("state-123"), &idp.idp.issuer()),
+        "prompt none must only be used alone"
+    );
     let (done, _) = idp.sign_in("alice@example.com", &[("max_age", "0")]).await;
     let (_, claims) = id_token_claims(&idp, &done.location_param("code").unwrap()).await;
     assert!(claims["auth_time"].is_i64(), "{claims}");

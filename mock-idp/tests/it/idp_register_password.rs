@@ -73,6 +73,11 @@ async fn a_username_and_a_password_make_an_account_that_signs_in_with_them() {
     )
     .await;
     assert_eq!(named.status, 204, "{named:?}");
+    let read = browser
+        .api(reqwest::Method::GET, "/api/experience/interaction", None)
+        .await
+        .json();
+    assert_eq!(read["profile"], json!({"username": "dana"}));
     let missing = post(&browser, "/api/experience/identification", json!({})).await;
     let body = assert_logto_error(&missing, 422, "user.missing_profile");
     assert_eq!(body["data"], json!({"missingProfile": ["password"]}));
@@ -156,6 +161,16 @@ async fn new_password_identity_takes_a_free_username_and_a_good_password_only() 
         .as_str()
         .unwrap()
         .to_owned();
+    let read = browser
+        .api(reqwest::Method::GET, "/api/experience/interaction", None)
+        .await
+        .json();
+    assert_eq!(
+        read["verificationRecords"][0],
+        json!({"id": verification_id, "type": "NewPasswordIdentity",
+               "identifier": {"type": "username", "value": "erin"}}),
+        "the interaction shows the record, never the password"
+    );
     let created = post(
         &browser,
         "/api/experience/identification",

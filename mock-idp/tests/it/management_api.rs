@@ -643,3 +643,103 @@ async fn organizations_list_their_members_with_roles_and_members_come_and_go() {
     .await;
     assert_error(&no_user, 404, "entity.not_found");
 }
+
+#[tokio::test]
+async fn passwords_and_suspension_are_set_through_their_own_routes() {
+    let idp = Idp::start().await;
+    let token = token(&idp).await;
+    let path = format!("/api/users/{BOB}");
+    let has = call(
+        &idp,
+        Some(&token),
+        Method::GET,
+        &format!("{path}/has-password"),
+        None,
+    )
+    .await;
+    assert_eq!(has.json(), json!({"hasPassword": true}));
+    let changed = call(
+        &idp,
+        Some(&token),
+        Method::PATCH,
+        &format!("{path}/password"),
+        Some(json!({"password": "bob-New-Secret-3"})),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let verify = |password: &'static str| {
+        let token = token.clone();
+        let path = path.clone();
+        let idp = &idp;
+        async move {
+            call(
+                idp,
+                Some(&token),
+                Method::POST,
+                &format!("{path}/password/verify"),
+                Some(json!({"password": password})),
+            )
+            .await
+        }
+    };
+    assert_eq!(verify("bob-New-Secret-3").await.status, 204);
+    assert_error(
+        &verify("bob-Secret-1").await,
+        422,
+        "session.invalid_credentials",
+    );
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.idp.sign_in_url()).await;
+    let back = agent
+        .sign_in_with_password(&idp.idp, &to_logto, "bob", "bob-New-Secret-3")
+        .await;
+    assert!(
+        back.location_param("code").is_some(),
+        "the next sign-in takes it: {back:?}"
+    );
+
+    let suspended = call(
+        &idp,
+        Some(&token),
+        Method::PATCH,
+        &format!("{path}/is-suspended"),
+        Some(json!({"isSuspended": true})),
+    )
+    .await;
+    assert_eq!(suspended.json()["isSuspended"], true);
+    assert!(idp.idp.user("bob@example.com").unwrap().is_suspended);
+    let not_bool = call(
+        &idp,
+        Some(&token),
+        Method::PATCH,
+        &format!("{path}/is-suspended"),
+        Some(json!({"isSuspended": "yes"})),
+    )
+    .await;
+    assert_error(&not_bool, 400, "guard.invalid_input");
+    let empty_header = idp
+        .http
+        .get(format!("{}{path}", idp.idp.base_url()))
+        .header("Authorization", "")
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        &answer(empty_header).await,
+        401,
+        "auth.authorization_header_missing",
+    );
+    let bad_digest = call(
+        &idp,
+        Some(&token),
+        Method::POST,
+        "/api/users",
+        Some(json!({"username": "zed", "passwordDigest": "abc", "passwordAlgorithm": "SHA256"})),
+    )
+    .await;
+    let body = assert_error(&bad_digest, 400, "guard.invalid_input");
+    assert!(
+        body["details"].as_str().unwrap().contains("passwordDigest"),
+        "{body}"
+    );
+}

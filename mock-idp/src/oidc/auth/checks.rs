@@ -40,11 +40,9 @@ pub(crate) fn run(params: &Params, tenant: &Tenant) -> Result<AuthRequest, Rejec
     };
     check_openid_scope(params).map_err(fail)?;
     let max_age = check_max_age(params).map_err(fail)?;
-    let mut prompt = check_prompt(params).map_err(fail)?;
-    // node-oidc-provider: `max_age=0` is `prompt=login`.
-    if max_age == Some(0) {
-        prompt.login = true;
-    }
+    // node-oidc-provider: `max_age=0` is `prompt=login`, before the prompt is checked (so
+    // `prompt=none` with it is not `none` alone).
+    let prompt = check_prompt(params, max_age == Some(0)).map_err(fail)?;
     let scopes = check_scope(params, prompt);
     check_redirect_uri(redirect_uri, client).map_err(fail)?;
     let resources = check_resource(params, tenant).map_err(fail)?;
@@ -203,17 +201,22 @@ fn check_openid_scope(params: &Params) -> Result<(), OidcError> {
     Ok(())
 }
 
-/// `none`, `login`, `consent`, `select_account`; `none` alone.
-fn check_prompt(params: &Params) -> Result<Prompt, OidcError> {
-    let mut prompt = Prompt::default();
+/// `none`, `login`, `consent`, `select_account`; `none` alone. `login` is added first when
+/// `max_age=0` asked for it.
+fn check_prompt(params: &Params, login: bool) -> Result<Prompt, OidcError> {
+    let mut prompt = Prompt {
+        login,
+        ..Prompt::default()
+    };
+    let mut count = usize::from(login);
     let Some(value) = params.get("prompt") else {
         return Ok(prompt);
     };
-    let mut count = 0;
     for part in value.split(' ').filter(|p| !p.is_empty()) {
         count += 1;
         match part {
             "none" => prompt.none = true,
+            "login" if prompt.login => count -= 1,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
             "select_account" => {}
@@ -293,7 +296,7 @@ fn check_resource(params: &Params, tenant: &Tenant) -> Result<Vec<String>, OidcE
                     "resource indicator must not contain a fragment component",
                 ));
             }
-            if !indicator.contains("://") {
+            if !is_absolute_uri(indicator) {
                 return Err(OidcError::invalid_target(
                     "resource indicator must be an absolute URI",
                 ));
@@ -310,6 +313,19 @@ fn check_resource(params: &Params, tenant: &Tenant) -> Result<Vec<String>, OidcE
         }
     }
     Ok(resources)
+}
+
+/// RFC 3986's absolute URI as node-oidc-provider checks a resource indicator: a scheme
+/// (a letter, then letters, digits, `+`, `-`, `.`), a colon, something after it (`urn:…`
+/// included).
+pub(crate) fn is_absolute_uri(value: &str) -> bool {
+    let Some((scheme, rest)) = value.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
 }
 
 /// S256 only; a challenge of 43–128 unreserved characters; required unless the client

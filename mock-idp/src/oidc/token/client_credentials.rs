@@ -65,7 +65,7 @@ pub(crate) fn exchange(
             "resource indicator must not contain a fragment component",
         ));
     }
-    if !indicator.contains("://") {
+    if !super::super::auth::checks::is_absolute_uri(&indicator) {
         return Err(OidcError::invalid_target(
             "resource indicator must be an absolute URI",
         ));
