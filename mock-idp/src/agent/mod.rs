@@ -257,6 +257,65 @@ impl Agent {
         back
     }
 
+    /// Resets a forgotten password on Logto's pages: from `from` (the app's redirect to Logto,
+    /// or a first screen), "Forgot your password?" with `email`, the code Logto mails with its
+    /// `ForgotPassword` template, then `new_password` twice. Returns Logto's sign-in page,
+    /// which says "Password changed", to sign in from with
+    /// [`sign_in_with_password`](Self::sign_in_with_password).
+    ///
+    /// # Panics
+    ///
+    /// When Logto does not reset it, with its message: no account for the email (Logto mails
+    /// nothing then), a refused code, a password the tenant's policy refuses or the old one.
+    pub async fn reset_password(
+        &self,
+        idp: &MockIdp,
+        from: &Page,
+        email: &str,
+        new_password: &str,
+    ) -> Page {
+        let base = idp.base_url();
+        self.first_screen(idp, from).await;
+        let cursor = idp.inbox().cursor();
+        let sent = self
+            .post_form(&format!("{base}/forgot-password"), &[("identifier", email)])
+            .await;
+        assert!(
+            sent.status == 303,
+            "Logto did not send a reset code to {email}: {}",
+            sent.alert().unwrap_or_else(|| format!("{sent:?}"))
+        );
+        let code = idp.code_for(email).after(cursor).await.unwrap_or_else(|e| {
+            panic!("{e} (Logto mails no reset code to an email without an account)")
+        });
+        let verified = self
+            .post_form(
+                &format!("{base}/forgot-password/verification-code"),
+                &[("code", &code)],
+            )
+            .await;
+        assert!(
+            verified.status == 303 && verified.location().ends_with("/forgot-password/reset"),
+            "Logto did not accept the reset code for {email}: {}",
+            verified.alert().unwrap_or_else(|| format!("{verified:?}"))
+        );
+        let reset = self
+            .post_form(
+                &format!("{base}/forgot-password/reset"),
+                &[
+                    ("password", new_password),
+                    ("confirm-password", new_password),
+                ],
+            )
+            .await;
+        assert!(
+            reset.status == 303,
+            "Logto did not take the new password of {email}: {}",
+            reset.alert().unwrap_or_else(|| format!("{reset:?}"))
+        );
+        self.follow_within(base, reset).await
+    }
+
     /// Follows `from` to Logto's first screen, or panics saying why there is none.
     async fn first_screen(&self, idp: &MockIdp, from: &Page) -> Page {
         let base = idp.base_url();

@@ -97,3 +97,18 @@ async fn an_unregistered_callback_fails_saying_how_to_register_it() {
         .sign_in_with_email_code(&idp, &refused, "alice@example.com")
         .await;
 }
+
+#[tokio::test]
+async fn the_agent_resets_a_forgotten_password_and_signs_in_with_the_new_one() {
+    let idp = MockIdp::start().await.unwrap();
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_in_url()).await;
+    let sign_in = agent
+        .reset_password(&idp, &to_logto, "bob@example.com", "bob-Brand-New-7")
+        .await;
+    assert!(sign_in.has("Password changed"), "{sign_in:?}");
+    let back = agent
+        .sign_in_with_password(&idp, &sign_in, "bob", "bob-Brand-New-7")
+        .await;
+    assert!(back.location_param("code").is_some(), "{back:?}");
+}
