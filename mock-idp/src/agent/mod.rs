@@ -257,6 +257,84 @@ impl Agent {
         back
     }
 
+    /// Registers a new user with a password on Logto's pages, as a tenant that signs up with
+    /// one asks (Logto's default): from `from` (the app's redirect to Logto with
+    /// `interaction_mode=signUp`, or any first screen), types `identifier` on `/register` (a
+    /// username, or an email whose mailed code it enters when the tenant verifies emails),
+    /// then the password twice, and returns Logto's 303 back to the app.
+    ///
+    /// # Panics
+    ///
+    /// When Logto does not register them, with its message: a taken username or email, a
+    /// password the policy refuses, or a tenant whose sign-up asks for no password.
+    pub async fn sign_up_with_password(
+        &self,
+        idp: &MockIdp,
+        from: &Page,
+        identifier: &str,
+        password: &str,
+    ) -> Page {
+        let base = idp.base_url();
+        self.first_screen(idp, from).await;
+        let cursor = idp.inbox().cursor();
+        let mut answer = self
+            .post_form(&format!("{base}/register"), &[("identifier", identifier)])
+            .await;
+        let refused = |page: &Page| {
+            page.alert()
+                .or_else(|| page.offer())
+                .unwrap_or_else(|| format!("{page:?}"))
+        };
+        assert!(
+            answer.status == 303,
+            "Logto did not register {identifier}: {}",
+            refused(&answer)
+        );
+        if answer.location().ends_with("/register/verification-code") {
+            let code = idp
+                .code_for(identifier)
+                .after(cursor)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            answer = self
+                .post_form(
+                    &format!("{base}/register/verification-code"),
+                    &[("code", &code)],
+                )
+                .await;
+            assert!(
+                answer.status == 303,
+                "Logto did not accept the code for {identifier}: {}",
+                refused(&answer)
+            );
+        }
+        let asks = answer.location().ends_with("/register/password")
+            || answer.location().ends_with("/continue/password");
+        assert!(
+            asks,
+            "Logto did not ask {identifier} for a password (the tenant's signUp has no \
+             password): {answer:?}"
+        );
+        let password_page = answer.location().to_owned();
+        let answer = self
+            .post_form(
+                &password_page,
+                &[("password", password), ("confirm-password", password)],
+            )
+            .await;
+        assert!(
+            answer.status == 303,
+            "Logto did not take the password of {identifier}: {}",
+            refused(&answer)
+        );
+        let back = self.follow_within(base, answer).await;
+        assert!(
+            back.is_redirect(),
+            "expected Logto's redirect back to the app, got {back:?}"
+        );
+        back
+    }
+
     /// Resets a forgotten password on Logto's pages: from `from` (the app's redirect to Logto,
     /// or a first screen), "Forgot your password?" with `email`, the code Logto mails with its
     /// `ForgotPassword` template, then `new_password` twice. Returns Logto's sign-in page,

@@ -112,3 +112,36 @@ async fn the_agent_resets_a_forgotten_password_and_signs_in_with_the_new_one() {
         .await;
     assert!(back.location_param("code").is_some(), "{back:?}");
 }
+
+#[tokio::test]
+async fn the_agent_signs_up_with_a_username_or_an_email_and_a_password() {
+    // Logto's OSS default: usernames and passwords.
+    let mut tenant = mock_idp::Tenant::fixture().unwrap();
+    tenant.sign_in_experience.sign_up.identifiers = vec!["username".into()];
+    tenant.sign_in_experience.sign_up.password = true;
+    let idp = MockIdp::builder().tenant(tenant).start().await.unwrap();
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_up_url()).await;
+    let back = agent
+        .sign_up_with_password(&idp, &to_logto, "dana", "dana-Secret-1")
+        .await;
+    assert!(back.location_param("code").is_some(), "{back:?}");
+    let dana = idp
+        .tenant()
+        .users
+        .into_iter()
+        .find(|u| u.username.as_deref() == Some("dana"));
+    assert!(dana.is_some_and(|u| u.has_password()));
+
+    // Logto Cloud's default: emails, verified by code, and passwords.
+    let mut tenant = mock_idp::Tenant::fixture().unwrap();
+    tenant.sign_in_experience.sign_up.password = true;
+    let idp = MockIdp::builder().tenant(tenant).start().await.unwrap();
+    let agent = Agent::new();
+    let to_logto = agent.get(&idp.sign_up_url()).await;
+    let back = agent
+        .sign_up_with_password(&idp, &to_logto, "erin@example.com", "erin-Secret-1")
+        .await;
+    assert!(back.location_param("code").is_some(), "{back:?}");
+    assert!(idp.user("erin@example.com").unwrap().has_password());
+}
