@@ -3,7 +3,7 @@
 //! store by [`crate::interaction`], the provider's memory by `oidc::store`, the experience's
 //! codes by `experience::engine`); this module only holds them together.
 
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::clock::Clock;
 use crate::connector::postmark::PostmarkConnector;
@@ -16,7 +16,7 @@ use crate::oidc::store::OidcStore;
 use crate::postmark::{Inbox, PostmarkReset};
 use crate::rng::SeededRng;
 use crate::server::Shutdown;
-use crate::tenant::Tenant;
+use crate::tenant::{Tenant, TenantError};
 
 /// nanoid's alphabet: what oidc-provider's codes, tokens and uids are made of.
 const NANOID: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
@@ -112,6 +112,27 @@ impl IdpState {
 
     pub(crate) fn tenant(&self) -> RwLockReadGuard<'_, Tenant> {
         self.tenant.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The tenant, to change in place (for changes that cannot make it invalid).
+    pub(crate) fn tenant_mut(&self) -> RwLockWriteGuard<'_, Tenant> {
+        self.tenant.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes a copy of the tenant with `change` and keeps it only if it still validates
+    /// (`invalid` turns the reason into the caller's error): a change happens whole or not
+    /// at all.
+    pub(crate) fn change_tenant<T, E>(
+        &self,
+        change: impl FnOnce(&mut Tenant) -> Result<T, E>,
+        invalid: impl FnOnce(TenantError) -> E,
+    ) -> Result<T, E> {
+        let mut tenant = self.tenant_mut();
+        let mut next = tenant.clone();
+        let result = change(&mut next)?;
+        next.validate().map_err(invalid)?;
+        *tenant = next;
+        Ok(result)
     }
 
     /// The signing keys as they are now.

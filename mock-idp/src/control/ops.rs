@@ -22,13 +22,7 @@ fn change_tenant<T>(
     state: &IdpState,
     change: impl FnOnce(&mut Tenant) -> Result<T, ControlError>,
 ) -> Result<T, ControlError> {
-    let mut tenant = state.tenant.write().unwrap_or_else(PoisonError::into_inner);
-    let mut next = tenant.clone();
-    let result = change(&mut next)?;
-    next.validate()
-        .map_err(|e| ControlError::invalid(e.to_string()))?;
-    *tenant = next;
-    Ok(result)
+    state.change_tenant(change, |e| ControlError::invalid(e.to_string()))
 }
 
 /// The user with this id, primary email (any case) or username.
@@ -458,7 +452,7 @@ fn rotate_signing_key(
 /// A whole-instance reset: the tenant, keys, clock, seed, faults, sessions, tokens, event log
 /// and inbox are as they were at start, so what follows replays like a fresh instance.
 pub(crate) fn reset(state: &IdpState) {
-    *state.tenant.write().unwrap_or_else(PoisonError::into_inner) = state.initial.tenant.clone();
+    *state.tenant_mut() = state.initial.tenant.clone();
     *state.keys.write().unwrap_or_else(PoisonError::into_inner) = state.initial.keys.clone();
     state.store.clear();
     state.interactions.clear();

@@ -756,9 +756,7 @@ fn submit_reset(state: &IdpState, uid: &str) -> Result<Submitted, E> {
         .ok_or(E::NewPasswordRequired)?;
     let now_ms = state.clock.unix_millis();
     if let Some(user) = state
-        .tenant
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
+        .tenant_mut()
         .users
         .iter_mut()
         .find(|u| u.id == user_id)
@@ -798,9 +796,7 @@ pub(crate) fn submit(state: &IdpState, uid: &str) -> Result<Submitted, E> {
     }
     let now_ms = crate::clock::unix_millis(now);
     if let Some(user) = state
-        .tenant
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
+        .tenant_mut()
         .users
         .iter_mut()
         .find(|u| u.id == user_id)

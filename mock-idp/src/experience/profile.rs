@@ -10,8 +10,6 @@
 //! for it. New passwords meet the tenant's password policy
 //! ([`password_policy`](super::password_policy)), or 422 `password.rejected` lists the issues.
 
-use std::sync::PoisonError;
-
 use serde_json::json;
 
 use super::engine::{Identified, IdentifierKind, InteractionEvent};
@@ -219,7 +217,7 @@ pub(crate) fn register(
         user.password_encryption_method = Some(super::password::METHOD.to_owned());
     }
     {
-        let mut tenant = state.tenant.write().unwrap_or_else(PoisonError::into_inner);
+        let mut tenant = state.tenant_mut();
         if let Some(email) = &user.primary_email
             && tenant.user_by_email(email).is_some()
         {

@@ -125,6 +125,24 @@ fn invalid_body(invalid: crate::guard::Invalid) -> RequestError {
     }
 }
 
+/// The route's answer, or its error, logged as `management.error`.
+fn answer(state: &IdpState, answer: Result<Response, RequestError>) -> Response {
+    answer.unwrap_or_else(|error| {
+        state.events.push(
+            "management.error",
+            serde_json::json!({"code": error.code, "status": error.status.as_u16()}),
+        );
+        error.into_response()
+    })
+}
+
+/// The query's parameters, in order.
+fn query_params(query: Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
 /// 200 with a JSON body.
 fn json(value: Value) -> Response {
     axum::Json(value).into_response()

@@ -19,9 +19,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::users::{find, user_json};
-use super::{error, invalid_body, json, not_found};
+use super::{answer, error, invalid_body, json, not_found};
 use crate::guard::{self, Shape, required};
-use crate::request_error::RequestError;
 use crate::state::IdpState;
 use crate::tenant::{Organization, Tenant};
 
@@ -58,16 +57,6 @@ fn with_roles(mut object: Value, roles: Value) -> Value {
     object
 }
 
-fn answer(state: &IdpState, answer: Result<Response, RequestError>) -> Response {
-    answer.unwrap_or_else(|error| {
-        state.events.push(
-            "management.error",
-            json!({"code": error.code, "status": error.status.as_u16()}),
-        );
-        error.into_response()
-    })
-}
-
 /// `GET /api/users/{id}/organizations`.
 pub(crate) async fn of_user(State(state): State<IdpState>, Path(id): Path<String>) -> Response {
     let listed = (|| {
@@ -90,31 +79,26 @@ pub(crate) async fn members(
     RawQuery(query): RawQuery,
 ) -> Response {
     let listed = (|| {
-        let params: Vec<(String, String)> =
-            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect();
+        let params = super::query_params(query);
         let page = super::search::Page::from_params(&params)?;
         let q = params
             .iter()
             .find(|(k, _)| k == "q")
             .map(|(_, v)| v.to_lowercase());
         let tenant = state.tenant();
-        let Some(organization) = tenant.organization(&id) else {
-            let mut response = json(json!([]));
-            page.headers(
-                response.headers_mut(),
-                &format!("{}/api/organizations/{id}/users", state.origin),
-                &params,
-                0,
-            );
-            return Ok(response);
-        };
-        let users: Vec<Value> = organization
-            .members
-            .iter()
-            .filter_map(|m| tenant.user(&m.user_id))
-            .filter(|u| {
+        // Logto does not look the organization up: an unknown one has no members.
+        let members = tenant
+            .organization(&id)
+            .into_iter()
+            .flat_map(|organization| {
+                organization
+                    .members
+                    .iter()
+                    .filter_map(|m| tenant.user(&m.user_id))
+                    .map(move |u| (organization, u))
+            });
+        let users: Vec<Value> = members
+            .filter(|(_, u)| {
                 q.as_deref().is_none_or(|q| {
                     [
                         Some(u.id.as_str()),
@@ -128,7 +112,7 @@ pub(crate) async fn members(
                     .any(|field| field.to_lowercase().contains(q))
                 })
             })
-            .map(|u| {
+            .map(|(organization, u)| {
                 with_roles(
                     user_json(u, false),
                     roles_json(&tenant, organization, &u.id),
@@ -165,10 +149,7 @@ pub(crate) async fn add_members(
                     .collect()
             })
             .unwrap_or_default();
-        let mut tenant = state
-            .tenant
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tenant = state.tenant_mut();
         let unknown_user = user_ids.iter().any(|u| tenant.user(u).is_none());
         let Some(organization) = tenant
             .organizations
@@ -206,10 +187,7 @@ pub(crate) async fn remove_member(
     Path((id, user_id)): Path<(String, String)>,
 ) -> Response {
     let removed = (|| {
-        let mut tenant = state
-            .tenant
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tenant = state.tenant_mut();
         let organization = tenant
             .organizations
             .iter_mut()

@@ -12,9 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::users::find;
-use super::{error, invalid_body, json, not_found};
+use super::{answer, error, invalid_body, json, not_found};
 use crate::guard::{self, Shape, required};
-use crate::request_error::RequestError;
 use crate::state::IdpState;
 use crate::tenant::Role;
 
@@ -32,16 +31,6 @@ fn role_json(role: &Role) -> Value {
     })
 }
 
-fn answer(state: &IdpState, answer: Result<Response, RequestError>) -> Response {
-    answer.unwrap_or_else(|error| {
-        state.events.push(
-            "management.error",
-            json!({"code": error.code, "status": error.status.as_u16()}),
-        );
-        error.into_response()
-    })
-}
-
 /// `GET /api/users/{id}/roles`.
 pub(crate) async fn list(
     State(state): State<IdpState>,
@@ -50,10 +39,7 @@ pub(crate) async fn list(
 ) -> Response {
     let listed = (|| {
         find(&state, &id)?;
-        let params: Vec<(String, String)> =
-            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect();
+        let params = super::query_params(query);
         let page = super::search::Page::from_params(&params)?;
         let tenant = state.tenant();
         let roles: Vec<&Role> = tenant
@@ -93,10 +79,7 @@ pub(crate) async fn assign(
                     .collect()
             })
             .unwrap_or_default();
-        let mut tenant = state
-            .tenant
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tenant = state.tenant_mut();
         // Logto checks the type of the roles it found first, then that it found them all.
         let found: Vec<&Role> = tenant
             .roles
@@ -142,10 +125,7 @@ pub(crate) async fn remove(
 ) -> Response {
     let removed = (|| {
         find(&state, &id)?;
-        let mut tenant = state
-            .tenant
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tenant = state.tenant_mut();
         let role = tenant
             .roles
             .iter_mut()

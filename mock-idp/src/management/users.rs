@@ -26,23 +26,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
-use super::{error, invalid_body, json, not_found};
+use super::{answer, error, invalid_body, json, not_found};
 use crate::guard::{self, Shape, optional};
 use crate::request_error::RequestError;
 use crate::state::IdpState;
 use crate::tenant::User;
-
-type Answer = Result<Response, RequestError>;
-
-fn answer(state: &IdpState, answer: Answer) -> Response {
-    answer.unwrap_or_else(|error| {
-        state.events.push(
-            "management.error",
-            json!({"code": error.code, "status": error.status.as_u16()}),
-        );
-        error.into_response()
-    })
-}
 
 /// The user as Logto's Management API shows it; `has_password` for single-user answers.
 pub(crate) fn user_json(user: &User, has_password: bool) -> Value {
@@ -83,28 +71,25 @@ fn change_user<T>(
     change: impl FnOnce(&mut User) -> Result<T, RequestError>,
 ) -> Result<(T, User), RequestError> {
     let now_ms = state.clock.unix_millis();
-    let mut tenant = state
-        .tenant
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut next = tenant.clone();
-    let user = next
-        .users
-        .iter_mut()
-        .find(|u| u.id == id)
-        .ok_or_else(not_found)?;
-    let result = change(user)?;
-    user.updated_at = now_ms;
-    let changed = user.clone();
-    next.validate().map_err(|e| {
-        error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "entity.invalid_input",
-            &e.to_string(),
-        )
-    })?;
-    *tenant = next;
-    Ok((result, changed))
+    state.change_tenant(
+        |tenant| {
+            let user = tenant
+                .users
+                .iter_mut()
+                .find(|u| u.id == id)
+                .ok_or_else(not_found)?;
+            let result = change(user)?;
+            user.updated_at = now_ms;
+            Ok((result, user.clone()))
+        },
+        |e| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "entity.invalid_input",
+                &e.to_string(),
+            )
+        },
+    )
 }
 
 fn valid_email(value: &str) -> bool {
@@ -283,21 +268,19 @@ pub(crate) async fn create(
         };
         check_unique(&state, None, &user)?;
         crate::experience::password::seal(&mut user);
-        let mut tenant = state
-            .tenant
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut next = tenant.clone();
-        next.users.push(user.clone());
-        next.validate().map_err(|e| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "guard.invalid_input",
-                &e.to_string(),
-            )
-        })?;
-        *tenant = next;
-        drop(tenant);
+        state.change_tenant(
+            |tenant| {
+                tenant.users.push(user.clone());
+                Ok(())
+            },
+            |e| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "guard.invalid_input",
+                    &e.to_string(),
+                )
+            },
+        )?;
         state.events.push(
             "user.created",
             json!({"account_id": user.id, "by": "management api"}),
@@ -422,10 +405,7 @@ pub(crate) async fn update_custom_data(
 /// `GET /api/users`: a page of users, newest first, optionally searched.
 pub(crate) async fn list(State(state): State<IdpState>, RawQuery(query): RawQuery) -> Response {
     let listed = (|| {
-        let params: Vec<(String, String)> =
-            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect();
+        let params = super::query_params(query);
         let page = super::search::Page::from_params(&params)?;
         let search = super::search::Search::from_params(&params, USER_FIELDS)?;
         let tenant = state.tenant();
