@@ -135,6 +135,8 @@ mod demo {
                 .tenant()
                 .resources
                 .iter()
+                // The Management API is for machine-to-machine apps, not for users' sign-ins.
+                .filter(|r| r.indicator != MockIdp::MANAGEMENT_API)
                 .map(|r| r.indicator.clone())
                 .collect(),
             resources => resources,
@@ -148,7 +150,8 @@ mod demo {
             );
         }
         println!(
-            "  users         alice@example.com, bob@example.com (or sign up with any address)"
+            "  users         alice@example.com (password alice-Secret-1), bob@example.com \
+             (bob-Secret-1), or sign up with any address"
         );
         Ok((config, Some(idp)))
     }
